@@ -1,0 +1,15 @@
+// Package env is the futures trading environment of hybridtrain: instruments, 1-minute bar
+// loading and validation, sessions and the chronological split, market features, the trading
+// simulator with Apex-style rules, rewards, action masks and the vectorised environment that
+// writes observations into caller-owned host buffers.
+//
+// It sits at the start of the data flow (env -> device -> adapter -> policy -> ppo) and imports
+// no other internal package: observations leave it as plain []float32 in host memory, laid out
+// as documented in docs/observation.md and by the index constants in layout.go. Normalisation
+// never happens here.
+//
+// The exact rules are those of the project's environment specification: a decision for bar t
+// is taken at open[t] having seen bars up to t-1; stops are tested before targets; commission
+// is charged on exactly two sides; every position is flat at the flatten time; the Apex
+// threshold trails live equity at the bar's favourable extreme.
+package env

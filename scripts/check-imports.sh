@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# check-imports.sh: the import rule of DESIGN.md, checked with `go list` and grep.
+#
+#   env, device: leaves          adapter -> device          policy -> adapter, device
+#   ppo -> env, device, adapter, policy                    report -> env, policy, ppo
+#
+# Also fails on: a CLI library (cobra, viper, pflag, progressbar) anywhere under internal/;
+# os.Exit, log.Fatal or writes to stdout under internal/ (non-test files); gorgonia in
+# internal/env; gorgonia.org/cu in the default (no-tag) build, or imported by a file without
+# the cuda build tag.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mod=$(go list -m)
+allowed() {
+  case "$1" in
+    env|device) echo "" ;;
+    adapter)    echo "device" ;;
+    policy)     echo "adapter device" ;;
+    ppo)        echo "env device adapter policy" ;;
+    report)     echo "env policy ppo" ;;
+  esac
+}
+status=0
+fail() { echo "check-imports: $*"; status=1; }
+
+for pkg in env device adapter policy ppo report; do
+  [ -d "internal/$pkg" ] || continue
+  # Imports of the package and its test files, sub-packages included.
+  imps=$(go list -f '{{join .Imports "\n"}}{{"\n"}}{{join .TestImports "\n"}}{{"\n"}}{{join .XTestImports "\n"}}' "./internal/$pkg/..." | sort -u)
+  for imp in $imps; do
+    case "$imp" in "$mod/internal/"*) ;; *) continue ;; esac
+    dep=${imp#"$mod/internal/"}; dep=${dep%%/*}
+    [ "$dep" = "$pkg" ] && continue
+    case " $(allowed "$pkg") " in *" $dep "*) ;; *)
+      fail "internal/$pkg must not import internal/$dep" ;;
+    esac
+  done
+  if go list -deps "./internal/$pkg/..." | grep -Eq '^github.com/(spf13|schollz)/'; then
+    fail "internal/$pkg depends on a CLI library (cobra, viper, pflag or progressbar)"
+  fi
+done
+
+if go list -deps ./internal/env/... | grep -q '^gorgonia.org/'; then
+  fail "internal/env depends on gorgonia"
+fi
+if go list -deps ./... | grep -qx 'gorgonia.org/cu'; then
+  fail "the default (no-tag) build pulls in gorgonia.org/cu"
+fi
+
+# gorgonia.org/cu only in files that carry //go:build cuda.
+while IFS= read -r f; do
+  grep -q '^//go:build.*\bcuda\b' "$f" && ! grep -q '^//go:build.*!cuda' "$f" || fail "$f imports gorgonia.org/cu without //go:build cuda"
+done < <(grep -rl --include='*.go' '"gorgonia.org/cu' internal cmd 2>/dev/null || true)
+
+# No process exits or stdout writes in library code (tests may print through t.Log).
+hits=$(grep -rnE --include='*.go' '\bos\.Exit\(|\blog\.Fatal|\bos\.Stdout\b|\bfmt\.Print(f|ln)?\(' internal | grep -v '_test\.go:' || true)
+if [ -n "$hits" ]; then
+  fail "internal/ must not exit or write to stdout:"; echo "$hits"
+fi
+
+[ $status -eq 0 ] && echo "check-imports: ok"
+exit $status
