@@ -1,0 +1,105 @@
+package ppo
+
+import "fmt"
+
+// Config holds the trainer's settings; comments give the configuration key and default
+// (Phase 3 of the original system, SB3 semantics).
+type Config struct {
+	TotalTimesteps     int64   // total_timesteps (5,000,000); training stops at the first rollout boundary at or past it
+	LearningRate       float64 // learning_rate (3e-4)
+	LRSchedule         string  // lr_schedule: "constant" or "linear" (decays to lr x lr_final_fraction)
+	LRFinalFraction    float64 // lr_final_fraction (0.1)
+	NEnvs              int     // n_envs (8)
+	NSteps             int     // n_steps per env per rollout (2048)
+	BatchSize          int     // batch_size (256)
+	NEpochs            int     // n_epochs (10)
+	Gamma              float64 // gamma (0.99)
+	GAELambda          float64 // gae_lambda (0.95)
+	ClipRange          float64 // clip_range (0.2)
+	ClipRangeVF        float64 // clip_range_vf (0 = off)
+	EntCoef            float64 // ent_coef (0.01)
+	VfCoef             float64 // vf_coef (0.5)
+	MaxGradNorm        float64 // max_grad_norm (0.5)
+	TargetKL           float64 // target_kl (0.02; 0 = no early stop)
+	NormalizeAdvantage bool    // normalize_advantage (true)
+	NormObs            bool    // norm_obs (true)
+	NormReward         bool    // norm_reward (true)
+	ClipObs            float64 // clip_obs (10)
+	ClipReward         float64 // clip_reward (10)
+	FreezeBaseNorm     bool    // freeze_base_norm (true): transferred base statistics stay frozen
+	AdapterWarmupSteps int64   // adapter_warmup_steps (100,000): only the adapter trains (transfer only)
+	EvalFreq           int64   // eval_freq, timesteps (50,000)
+	NEvalEpisodes      int     // n_eval_episodes (10)
+	SaveFreq           int64   // save_freq, timesteps (100,000)
+	KeepCheckpoints    int     // keep_checkpoints (5)
+	Seed               uint64  // seed (1)
+}
+
+// DefaultConfig returns the Phase 3 defaults.
+func DefaultConfig() Config {
+	return Config{
+		TotalTimesteps: 5_000_000, LearningRate: 3e-4, LRSchedule: "constant", LRFinalFraction: 0.1,
+		NEnvs: 8, NSteps: 2048, BatchSize: 256, NEpochs: 10, Gamma: 0.99, GAELambda: 0.95,
+		ClipRange: 0.2, EntCoef: 0.01, VfCoef: 0.5, MaxGradNorm: 0.5, TargetKL: 0.02,
+		NormalizeAdvantage: true, NormObs: true, NormReward: true, ClipObs: 10, ClipReward: 10,
+		FreezeBaseNorm: true, AdapterWarmupSteps: 100_000, EvalFreq: 50_000, NEvalEpisodes: 10,
+		SaveFreq: 100_000, KeepCheckpoints: 5, Seed: 1,
+	}
+}
+
+// Validate checks every field and names the configuration key at fault.
+func (c Config) Validate() error {
+	switch {
+	case c.TotalTimesteps < 1:
+		return fmt.Errorf("ppo: total_timesteps must be >= 1, got %d", c.TotalTimesteps)
+	case !(c.LearningRate > 0):
+		return fmt.Errorf("ppo: learning_rate must be > 0, got %g", c.LearningRate)
+	case c.LRSchedule != "constant" && c.LRSchedule != "linear":
+		return fmt.Errorf("ppo: lr_schedule must be \"constant\" or \"linear\", got %q", c.LRSchedule)
+	case !(c.LRFinalFraction > 0 && c.LRFinalFraction <= 1):
+		return fmt.Errorf("ppo: lr_final_fraction must be in (0, 1], got %g", c.LRFinalFraction)
+	case c.NEnvs < 1:
+		return fmt.Errorf("ppo: n_envs must be >= 1, got %d", c.NEnvs)
+	case c.NSteps < 1:
+		return fmt.Errorf("ppo: n_steps must be >= 1, got %d", c.NSteps)
+	case c.BatchSize < 1:
+		return fmt.Errorf("ppo: batch_size must be >= 1, got %d", c.BatchSize)
+	case c.NormalizeAdvantage && c.BatchSize < 2:
+		return fmt.Errorf("ppo: batch_size must be >= 2 when normalize_advantage is on, got %d", c.BatchSize)
+	case c.BatchSize > c.NEnvs*c.NSteps:
+		return fmt.Errorf("ppo: batch_size must be <= n_envs x n_steps = %d, got %d", c.NEnvs*c.NSteps, c.BatchSize)
+	case c.NEpochs < 1:
+		return fmt.Errorf("ppo: n_epochs must be >= 1, got %d", c.NEpochs)
+	case !(c.Gamma > 0 && c.Gamma <= 1):
+		return fmt.Errorf("ppo: gamma must be in (0, 1], got %g", c.Gamma)
+	case !(c.GAELambda > 0 && c.GAELambda <= 1):
+		return fmt.Errorf("ppo: gae_lambda must be in (0, 1], got %g", c.GAELambda)
+	case !(c.ClipRange > 0):
+		return fmt.Errorf("ppo: clip_range must be > 0, got %g", c.ClipRange)
+	case c.ClipRangeVF < 0:
+		return fmt.Errorf("ppo: clip_range_vf must be >= 0 (0 = off), got %g", c.ClipRangeVF)
+	case c.EntCoef < 0:
+		return fmt.Errorf("ppo: ent_coef must be >= 0, got %g", c.EntCoef)
+	case c.VfCoef < 0:
+		return fmt.Errorf("ppo: vf_coef must be >= 0, got %g", c.VfCoef)
+	case !(c.MaxGradNorm > 0):
+		return fmt.Errorf("ppo: max_grad_norm must be > 0, got %g", c.MaxGradNorm)
+	case c.TargetKL < 0:
+		return fmt.Errorf("ppo: target_kl must be >= 0 (0 = off), got %g", c.TargetKL)
+	case !(c.ClipObs > 0):
+		return fmt.Errorf("ppo: clip_obs must be > 0, got %g", c.ClipObs)
+	case !(c.ClipReward > 0):
+		return fmt.Errorf("ppo: clip_reward must be > 0, got %g", c.ClipReward)
+	case c.AdapterWarmupSteps < 0:
+		return fmt.Errorf("ppo: adapter_warmup_steps must be >= 0, got %d", c.AdapterWarmupSteps)
+	case c.EvalFreq < 1:
+		return fmt.Errorf("ppo: eval_freq must be >= 1, got %d", c.EvalFreq)
+	case c.NEvalEpisodes < 1:
+		return fmt.Errorf("ppo: n_eval_episodes must be >= 1, got %d", c.NEvalEpisodes)
+	case c.SaveFreq < 1:
+		return fmt.Errorf("ppo: save_freq must be >= 1, got %d", c.SaveFreq)
+	case c.KeepCheckpoints < 1:
+		return fmt.Errorf("ppo: keep_checkpoints must be >= 1, got %d", c.KeepCheckpoints)
+	}
+	return nil
+}
