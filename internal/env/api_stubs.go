@@ -188,6 +188,7 @@ func (e *Env) Step(a Action, obs []float32, mask []bool) Step { return Step{} }
 // Batch is the caller-owned set of contiguous buffers a VecEnv writes into.
 type Batch struct {
 	N, ObsDim   int
+	NumActions  int       // mask width: NumActions for the trading env; test envs may differ
 	Obs         []float32 // N x ObsDim: observation of the next decision
 	Masks       []bool    // N x NumActions: legal actions of the next decision
 	Rewards     []float64 // N
@@ -197,11 +198,11 @@ type Batch struct {
 	Infos       []Info    // N
 }
 
-// NewBatch allocates a Batch for n envs.
-func NewBatch(n, obsDim int) *Batch {
+// NewBatch allocates a Batch for n envs with obsDim observations and numActions actions.
+func NewBatch(n, obsDim, numActions int) *Batch {
 	return &Batch{
-		N: n, ObsDim: obsDim,
-		Obs: make([]float32, n*obsDim), Masks: make([]bool, n*NumActions),
+		N: n, ObsDim: obsDim, NumActions: numActions,
+		Obs: make([]float32, n*obsDim), Masks: make([]bool, n*numActions),
 		Rewards: make([]float64, n), Terminated: make([]bool, n), Truncated: make([]bool, n),
 		TerminalObs: make([]float32, n*obsDim), Infos: make([]Info, n),
 	}
@@ -220,6 +221,9 @@ func (v *VecEnv) NumEnvs() int { return 0 }
 
 // ObsDim is the observation length (ObsDim or BaseObsDim).
 func (v *VecEnv) ObsDim() int { return 0 }
+
+// NumActions is NumActions (the mask width).
+func (v *VecEnv) NumActions() int { return NumActions }
 
 // Reset resets every env and fills b.Obs and b.Masks.
 func (v *VecEnv) Reset(b *Batch) error { return errTODO }
