@@ -74,8 +74,12 @@ func Parse(s string) (Device, error) {
 type MismatchError struct {
 	Op        string // the operation, e.g. "Gemm"
 	Want, Got Device // the engine's (or first operand's) device, and the offending one
+	Operand   string // which operand is on Got, e.g. "b"; empty when not known
 }
 
 func (e *MismatchError) Error() string {
+	if e.Operand != "" {
+		return fmt.Sprintf("device: %s: operand %s on %s, expected %s (move it with device.Transfer)", e.Op, e.Operand, e.Got, e.Want)
+	}
 	return fmt.Sprintf("device: %s: operand on %s, expected %s (move it with device.Transfer)", e.Op, e.Got, e.Want)
 }

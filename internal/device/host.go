@@ -1,0 +1,333 @@
+package device
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+)
+
+// hostKernels is the engine of the host devices (cpu and test): plain Go on float32
+// row-major slices. The Engine has already checked devices, lengths and aliasing, so the
+// kernels index freely within the checked sizes.
+//
+// Precision: GEMM is float32 throughout (BLAS Sgemm). The reductions (SumRows,
+// SumSquares), the log-softmax, the PPO loss and Adam compute in float64 and round once
+// when storing, so their results do not depend on summation order beyond float64
+// rounding. Every loop runs in a fixed order, so results are deterministic.
+type hostKernels struct {
+	dev Device
+}
+
+// smallCols is the row width up to which per-row float64 scratch lives on the stack; the
+// policy has 6 actions.
+const smallCols = 64
+
+func (h hostKernels) alloc(n int) (*Buffer, error) {
+	return &Buffer{dev: h.dev, n: n, host: make([]float32, n)}, nil
+}
+
+func (h hostKernels) free(b *Buffer) {
+	b.host, b.n = nil, 0
+}
+
+func (h hostKernels) upload(dst *Buffer, src []float32) error {
+	copy(dst.host, src)
+	return nil
+}
+
+func (h hostKernels) download(dst []float32, src *Buffer) error {
+	copy(dst, src.host)
+	return nil
+}
+
+func (h hostKernels) sync() error { return nil }
+
+// gemm goes through blas32, so a faster float32 BLAS registered with blas32.Use (the
+// learner's planned fast path) speeds up this engine too.
+func (h hostKernels) gemm(transA, transB bool, m, n, k int, alpha float32, a, b *Buffer, beta float32, c *Buffer) error {
+	if m == 0 || n == 0 {
+		return nil
+	}
+	cm := c.host[:m*n]
+	if k == 0 {
+		// BLAS refuses zero-width leading dimensions; C = beta C is the whole product.
+		for i := range cm {
+			if beta == 0 {
+				cm[i] = 0
+			} else {
+				cm[i] *= beta
+			}
+		}
+		return nil
+	}
+	ta, tb := blas.NoTrans, blas.NoTrans
+	ga := blas32.General{Rows: m, Cols: k, Stride: k, Data: a.host[:m*k]}
+	if transA {
+		ta = blas.Trans
+		ga = blas32.General{Rows: k, Cols: m, Stride: m, Data: a.host[:m*k]}
+	}
+	gb := blas32.General{Rows: k, Cols: n, Stride: n, Data: b.host[:k*n]}
+	if transB {
+		tb = blas.Trans
+		gb = blas32.General{Rows: n, Cols: k, Stride: k, Data: b.host[:k*n]}
+	}
+	blas32.Gemm(ta, tb, alpha, ga, gb, beta, blas32.General{Rows: m, Cols: n, Stride: n, Data: cm})
+	return nil
+}
+
+func (h hostKernels) addRowVector(y, v *Buffer, rows, cols int) error {
+	vv := v.host[:cols]
+	for r := range rows {
+		row := y.host[r*cols : (r+1)*cols]
+		for j, x := range vv {
+			row[j] += x
+		}
+	}
+	return nil
+}
+
+// sumRows accumulates each column in float64, a block of columns at a time so that the
+// accumulators stay on the stack and the rows are read in memory order.
+func (h hostKernels) sumRows(dst, src *Buffer, rows, cols int, beta float32) error {
+	const block = 64
+	var acc [block]float64
+	for c0 := 0; c0 < cols; c0 += block {
+		w := min(block, cols-c0)
+		clear(acc[:w])
+		for r := range rows {
+			row := src.host[r*cols+c0 : r*cols+c0+w]
+			for j, x := range row {
+				acc[j] += float64(x)
+			}
+		}
+		d := dst.host[c0 : c0+w]
+		for j := range d {
+			if beta == 0 {
+				d[j] = float32(acc[j])
+			} else {
+				d[j] = float32(float64(beta)*float64(d[j]) + acc[j])
+			}
+		}
+	}
+	return nil
+}
+
+func (h hostKernels) relu(y *Buffer, n int) error {
+	for i, x := range y.host[:n] {
+		if x < 0 {
+			y.host[i] = 0
+		}
+	}
+	return nil
+}
+
+func (h hostKernels) reluBackward(dy, y *Buffer, n int) error {
+	yy := y.host[:n]
+	for i := range dy.host[:n] {
+		if !(yy[i] > 0) {
+			dy.host[i] = 0
+		}
+	}
+	return nil
+}
+
+// rowLogSoftmax fills lp with the masked log-probabilities of one row (float64) and returns
+// the masked entropy. It is shared by MaskedLogSoftmax and PPOLoss so that both define
+// the distribution identically.
+func rowLogSoftmax(lp []float64, logits, mask []float32) (entropy float64) {
+	mx := math.Inf(-1)
+	for j, z := range logits {
+		v := float64(z)
+		if mask[j] == 0 {
+			v = MaskedLogit
+		}
+		lp[j] = v
+		mx = max(mx, v)
+	}
+	var s float64
+	for _, v := range lp {
+		s += math.Exp(v - mx)
+	}
+	lse := mx + math.Log(s)
+	for j := range lp {
+		lp[j] -= lse
+	}
+	for j, l := range lp {
+		if mask[j] != 0 {
+			entropy -= math.Exp(l) * l
+		}
+	}
+	return entropy
+}
+
+// scratch returns a float64 row buffer: the stack array when cols fits, else a new slice.
+func scratch(small *[smallCols]float64, cols int) []float64 {
+	if cols <= smallCols {
+		return small[:cols]
+	}
+	return make([]float64, cols)
+}
+
+func (h hostKernels) maskedLogSoftmax(logp, entropy, logits, mask *Buffer, rows, cols int) error {
+	var small [smallCols]float64
+	lp := scratch(&small, cols)
+	for r := range rows {
+		lo, hi := r*cols, (r+1)*cols
+		entropy.host[r] = float32(rowLogSoftmax(lp, logits.host[lo:hi], mask.host[lo:hi]))
+		out := logp.host[lo:hi]
+		for j, l := range lp {
+			out[j] = float32(l)
+		}
+	}
+	return nil
+}
+
+// ppoLoss follows SB3's PPO.train for one minibatch. Per sample, with p the masked
+// distribution, a the action, r = exp(logp_a - oldlogp) and A the advantage:
+//
+//	pg   = -min(A r, A clip(r, 1-eps, 1+eps))
+//	vt   = (R - V)^2, or (R - V')^2 with V' = oldV + clip(V - oldV, -c, c) when c > 0
+//	H    = -sum over legal j of p_j log p_j
+//	L    = mean(pg) + ent_coef (-mean(H)) + vf_coef mean(vt)
+//
+// and the gradients, derived by hand (N = rows, legal j only; masked logits are replaced by
+// a constant, so their gradient is 0):
+//
+//	d logp_a / d z_j = 1[j=a] - p_j
+//	d H / d z_j      = -p_j (log p_j + H)
+//	d pg / d logp_a  = -A r when the unclipped term is the min (or r is inside the clip
+//	                   range, where both terms are equal), else 0
+//	dL/dz_j = (d pg/d logp_a (1[j=a] - p_j) + ent_coef p_j (log p_j + H)) / N
+//	dL/dV   = vf_coef (-2 (R - V')) dV'/dV / N, dV'/dV = 1 inside [-c, c] (clamp passes
+//	          its bounds, as torch.clamp), else 0
+func (h hostKernels) ppoLoss(out PPOLossOut, in PPOLossIn, rows, cols int, p PPOParams) error {
+	var small [smallCols]float64
+	lp := scratch(&small, cols)
+	eps := float64(p.ClipRange)
+	c := float64(p.ClipRangeVF)
+	entCoef, vfCoef := float64(p.EntCoef), float64(p.VfCoef)
+	invN := 1 / float64(rows)
+	for i := range rows {
+		lo, hi := i*cols, (i+1)*cols
+		mask := in.Mask.host[lo:hi]
+		H := rowLogSoftmax(lp, in.Logits.host[lo:hi], mask)
+
+		af := in.Actions.host[i]
+		a := int(af)
+		if float32(a) != af || a < 0 || a >= cols {
+			return invalid("PPOLoss", "in.Actions[%d] = %v, want an action id in [0, %d)", i, af, cols)
+		}
+		logRatio := lp[a] - float64(in.OldLogp.host[i])
+		r := math.Exp(logRatio)
+		A := float64(in.Adv.host[i])
+		rc := min(max(r, 1-eps), 1+eps)
+		s1, s2 := A*r, A*rc
+		pg := -min(s1, s2)
+		var dpg float64 // d pg / d logp_a
+		if s1 <= s2 || (r >= 1-eps && r <= 1+eps) {
+			dpg = -A * r
+		}
+
+		dl := out.DLogits.host[lo:hi]
+		for j, l := range lp {
+			if mask[j] == 0 {
+				dl[j] = 0
+				continue
+			}
+			pj := math.Exp(l)
+			g := -dpg * pj
+			if j == a {
+				g += dpg
+			}
+			g += entCoef * pj * (l + H)
+			dl[j] = float32(g * invN)
+		}
+
+		V, R := float64(in.Values.host[i]), float64(in.Returns.host[i])
+		vPred, dvp := V, 1.0
+		if c > 0 {
+			old := float64(in.OldValues.host[i])
+			d := V - old
+			vPred = old + min(max(d, -c), c)
+			if d < -c || d > c {
+				dvp = 0
+			}
+		}
+		diff := R - vPred
+		out.DValues.host[i] = float32(vfCoef * -2 * diff * dvp * invN)
+
+		t := out.Terms.host[i*PPOTerms : (i+1)*PPOTerms]
+		t[TermPolicy] = float32(pg)
+		t[TermValue] = float32(diff * diff)
+		t[TermEntropy] = float32(H)
+		t[TermApproxKL] = float32((r - 1) - logRatio)
+		t[TermClipped] = 0
+		if math.Abs(r-1) > eps {
+			t[TermClipped] = 1
+		}
+	}
+	return nil
+}
+
+func (h hostKernels) sumSquares(dst *Buffer, at int, src *Buffer, n int) error {
+	var s float64
+	for _, x := range src.host[:n] {
+		s += float64(x) * float64(x)
+	}
+	dst.host[at] = float32(s)
+	return nil
+}
+
+func (h hostKernels) scale(x *Buffer, n int, alpha float32) error {
+	for i := range x.host[:n] {
+		x.host[i] *= alpha
+	}
+	return nil
+}
+
+func (h hostKernels) fill(x *Buffer, n int, v float32) error {
+	for i := range x.host[:n] {
+		x.host[i] = v
+	}
+	return nil
+}
+
+func (h hostKernels) copy(dst, src *Buffer, n int) error {
+	copy(dst.host[:n], src.host[:n])
+	return nil
+}
+
+// adam is PyTorch's single-tensor Adam (torch.optim.Adam, amsgrad off, no weight decay):
+//
+//	g = grad*scale; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2
+//	p -= (lr / (1-b1^step)) * m / (sqrt(v) / sqrt(1-b2^step) + eps)
+//
+// The bias corrections and the step size are float64, as PyTorch computes them in Python
+// floats. The element-wise arithmetic is float64 too, rounded once when m, v and p are
+// stored; PyTorch rounds after each float32 operation, so the two differ by a few ulps at
+// most, well inside the 1e-4 parity tolerance.
+func (h hostKernels) adam(param, grad, m, v *Buffer, n int, p AdamParams) error {
+	b1, b2 := float64(p.Beta1), float64(p.Beta2)
+	bc1 := 1 - math.Pow(b1, float64(p.Step))
+	bc2sqrt := math.Sqrt(1 - math.Pow(b2, float64(p.Step)))
+	stepSize := float64(p.LR) / bc1
+	eps, gs := float64(p.Eps), float64(p.GradScale)
+	pp, gg, mm, vv := param.host[:n], grad.host[:n], m.host[:n], v.host[:n]
+	for i := range pp {
+		g := float64(gg[i]) * gs
+		mi := b1*float64(mm[i]) + (1-b1)*g
+		vi := b2*float64(vv[i]) + (1-b2)*g*g
+		mm[i], vv[i] = float32(mi), float32(vi)
+		// The stored (rounded) moments drive the update, as in PyTorch.
+		mi, vi = float64(mm[i]), float64(vv[i])
+		pp[i] = float32(float64(pp[i]) - stepSize*mi/(math.Sqrt(vi)/bc2sqrt+eps))
+	}
+	return nil
+}
+
+var _ kernels = hostKernels{}
+
+// String names the engine in messages.
+func (h hostKernels) String() string { return fmt.Sprintf("host engine (%s)", h.dev) }
