@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
-	"time"
 )
 
 var errTODO = errors.New("env: not implemented yet")
@@ -29,21 +28,6 @@ func LookupPlan(name string) (Plan, error) { return Plan{Name: name, MaxContract
 
 // ---- instrument.go / load.go (data owner) ----
 
-func loadZone(name string) (*time.Location, error) { return time.UTC, nil }
-
-// BuiltinInstrument returns the built-in specification of symbol (ES, NQ, YM, RTY, MES, MNQ,
-// M2K, MYM, CL, GC).
-func BuiltinInstrument(symbol string) (Instrument, bool) { return Instrument{}, false }
-
-// BuiltinSymbols lists the built-in symbols in table order.
-func BuiltinSymbols() []string { return nil }
-
-// NewInstrument builds a custom instrument from its configuration; errors name the key
-// (instruments.<symbol>.<key>).
-func (s InstrumentSpec) NewInstrument(symbol string) (Instrument, error) {
-	return Instrument{}, errTODO
-}
-
 // Warning is a non-fatal finding of the loader (gap inside a session, suspected
 // divided-by-100 price, bar-to-bar jump over 5%).
 type Warning struct {
@@ -62,16 +46,6 @@ func Load(path string, inst Instrument, cfg Config) (*Dataset, error) { return n
 func Read(r io.Reader, name string, inst Instrument, cfg Config) (*Dataset, error) {
 	return nil, errTODO
 }
-
-// ---- features.go (simulator owner) ----
-
-// NewDataset builds a Dataset from validated bars: sessions, entry and flatten bars, and the
-// precomputed market features.
-func NewDataset(source string, inst Instrument, bars Bars) (*Dataset, error) { return nil, errTODO }
-
-// SplitSessions splits the dataset's sessions chronologically: the first trainFraction of
-// them train, the rest validate.
-func (d *Dataset) SplitSessions(trainFraction float64) (train, validation []int) { return nil, nil }
 
 // ---- synth.go (data owner) ----
 

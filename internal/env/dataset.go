@@ -1,0 +1,181 @@
+package env
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// NewDataset builds a Dataset from bars that are already in the instrument's data session:
+// it checks them (equal column lengths, strictly increasing times, finite positive prices,
+// high >= max(open, close), low <= min(open, close), volume >= 0, every bar's open time inside
+// inst.DataSession), computes Bars.Clock in inst.Zone, groups the bars by exchange date into
+// Sessions, fills Bars.Session and precomputes the market features (Dataset.Market).
+//
+// The dataset keeps bars' Time and price slices (the caller must not change them later);
+// Clock and Session are always freshly allocated. Errors wrap the package's sentinels
+// (ErrTimeOrder, ErrHighLow, ...) and name the bar by index and time.
+//
+// Session rules: EntryBar is the first bar whose open time is at or after EntryStart and
+// before FlattenTime (a bar at or after the flatten time can never be traded, so a session
+// without such a bar has EntryBar -1); FlattenBar is the last bar opening before FlattenTime,
+// which is the bar opening at FlattenTime-1 minute when present (-1 if the session has none).
+func NewDataset(source string, inst Instrument, bars Bars) (*Dataset, error) {
+	ds, err := newDataset(source, inst, bars)
+	if err != nil {
+		return nil, err
+	}
+	ds.Market = marketFeatures(ds)
+	return ds, nil
+}
+
+// newDataset is NewDataset without the market features, so that the loader can reject a
+// file with too few bars before paying for them.
+func newDataset(source string, inst Instrument, bars Bars) (*Dataset, error) {
+	fail := func(format string, args ...any) (*Dataset, error) {
+		return nil, fmt.Errorf("env: dataset %s: "+format, append([]any{source}, args...)...)
+	}
+	if inst.Zone == nil {
+		return fail("instrument %q has no zone", inst.Symbol)
+	}
+	if len(inst.DataSession) == 0 {
+		return fail("instrument %q has no data session", inst.Symbol)
+	}
+	n := len(bars.Time)
+	if n == 0 {
+		return fail("%w", ErrEmpty)
+	}
+	if len(bars.Open) != n || len(bars.High) != n || len(bars.Low) != n || len(bars.Close) != n || len(bars.Volume) != n {
+		return fail("bar columns differ in length: time %d, open %d, high %d, low %d, close %d, volume %d",
+			n, len(bars.Open), len(bars.High), len(bars.Low), len(bars.Close), len(bars.Volume))
+	}
+	bars.Clock = make([]Clock, n)
+	bars.Session = make([]int32, n)
+	zc := newZoneCache(inst.Zone)
+	var sessions []Session
+	curDay := int64(math.MinInt64)
+	for i := range n {
+		t := bars.Time[i]
+		if i > 0 && t <= bars.Time[i-1] {
+			return fail("bar %d (%s): %w: previous bar %s", i, utcString(t), ErrTimeOrder, utcString(bars.Time[i-1]))
+		}
+		if _, err := checkBar(bars.Open[i], bars.High[i], bars.Low[i], bars.Close[i], bars.Volume[i]); err != nil {
+			return fail("bar %d (%s): %w", i, utcString(t), err)
+		}
+		day, clock := zc.local(t)
+		if !inst.InDataSession(clock) {
+			return fail("bar %d (%s) opens at %s %s, outside the data session %s",
+				i, utcString(t), clock, inst.Zone, inst.sessionString())
+		}
+		bars.Clock[i] = clock
+		if day != curDay {
+			if len(sessions) > 0 {
+				sessions[len(sessions)-1].End = i
+			}
+			sessions = append(sessions, Session{Date: dayString(day), Start: i, EntryBar: -1, FlattenBar: -1})
+			curDay = day
+		}
+		s := &sessions[len(sessions)-1]
+		bars.Session[i] = int32(len(sessions) - 1)
+		if clock < inst.FlattenTime {
+			s.FlattenBar = i
+			if s.EntryBar < 0 && clock >= inst.EntryStart {
+				s.EntryBar = i
+			}
+		}
+	}
+	sessions[len(sessions)-1].End = n
+	return &Dataset{Source: source, Instrument: inst, Bars: bars, Sessions: sessions}, nil
+}
+
+// checkBar validates one bar's values. It returns the column at fault (colOpen..colVolume)
+// and an error wrapping ErrNonFinite, ErrNonPositivePrice, ErrHighLow or ErrNegativeVolume.
+func checkBar(o, h, l, c, v float64) (col int, err error) {
+	for j, p := range [4]float64{o, h, l, c} {
+		if math.IsNaN(p) || math.IsInf(p, 0) {
+			return colOpen + j, fmt.Errorf("%s %v: %w", colNames[colOpen+j], p, ErrNonFinite)
+		}
+		if p <= 0 {
+			return colOpen + j, fmt.Errorf("%s %v: %w", colNames[colOpen+j], p, ErrNonPositivePrice)
+		}
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return colVolume, fmt.Errorf("volume %v: %w", v, ErrNonFinite)
+	}
+	if v < 0 {
+		return colVolume, fmt.Errorf("volume %v: %w", v, ErrNegativeVolume)
+	}
+	if h < max(o, c) {
+		return colHigh, fmt.Errorf("high %v below max(open %v, close %v): %w", h, o, c, ErrHighLow)
+	}
+	if l > min(o, c) {
+		return colLow, fmt.Errorf("low %v above min(open %v, close %v): %w", l, o, c, ErrHighLow)
+	}
+	return 0, nil
+}
+
+// The columns a bar file must have, in the order the loader keeps them.
+const (
+	colTime = iota
+	colOpen
+	colHigh
+	colLow
+	colClose
+	colVolume
+	numCols
+)
+
+var colNames = [numCols]string{"time", "open", "high", "low", "close", "volume"}
+
+func utcString(sec int64) string { return time.Unix(sec, 0).UTC().Format(time.RFC3339) }
+
+// SplitSessions splits the dataset's sessions chronologically (never shuffled): the first
+// k = floor(trainFraction x n + 1e-9) sessions train, the other n-k validate. The 1e-9 keeps
+// floating-point products such as 0.29 x 100 = 28.999999999999996 from losing a session.
+// Edge rules: with n >= 2 and trainFraction < 1, k is kept in [1, n-1] so that both parts
+// are non-empty; trainFraction >= 1 puts every session in train; a single session always
+// trains (there is nothing left to validate on). trainFraction <= 0 or NaN counts as 0.
+// The returned slices are session indices into d.Sessions, in order.
+func (d *Dataset) SplitSessions(trainFraction float64) (train, validation []int) {
+	n := len(d.Sessions)
+	k := splitPoint(n, trainFraction)
+	train = make([]int, 0, k)
+	for i := range k {
+		train = append(train, i)
+	}
+	validation = make([]int, 0, n-k)
+	for i := k; i < n; i++ {
+		validation = append(validation, i)
+	}
+	return train, validation
+}
+
+// splitPoint is the number of training sessions among n for trainFraction.
+func splitPoint(n int, trainFraction float64) int {
+	switch {
+	case n == 0:
+		return 0
+	case n == 1 || trainFraction >= 1:
+		return n
+	case !(trainFraction > 0):
+		trainFraction = 0
+	}
+	k := int(math.Floor(trainFraction*float64(n) + 1e-9))
+	return min(max(k, 1), n-1)
+}
+
+// EligibleSessions returns, in order, the sessions among the given indices that can start a
+// training episode: they have an entry bar and at least warmupBars bars of history before it
+// (bars of earlier sessions count, so indicators are warm). Indices out of range are skipped.
+func (d *Dataset) EligibleSessions(sessions []int, warmupBars int) []int {
+	out := make([]int, 0, len(sessions))
+	for _, s := range sessions {
+		if s < 0 || s >= len(d.Sessions) {
+			continue
+		}
+		if e := d.Sessions[s].EntryBar; e >= 0 && e >= warmupBars {
+			out = append(out, s)
+		}
+	}
+	return out
+}
