@@ -109,65 +109,6 @@ func (p *Policy) Update(mb *Minibatch, hp UpdateParams) (UpdateStats, error) {
 	return UpdateStats{}, errTODO
 }
 
-// ---- checkpoint.go ----
-
-// ErrCheckpoint is wrapped by every checkpoint error (missing, corrupt, incompatible) so
-// that callers can map it to exit code 4.
-var ErrCheckpoint = errors.New("checkpoint")
-
-// NamedTensor is a tensor in a checkpoint file: float32 (F32) or float64 (F64), shape in
-// PyTorch's orientation.
-type NamedTensor struct {
-	Name  string
-	Shape []int
-	F32   []float32
-	F64   []float64
-}
-
-// Arch is the network architecture recorded in metadata.json.
-type Arch struct {
-	PiLayers   []int  `json:"pi_layers"`
-	VfLayers   []int  `json:"vf_layers"`
-	Activation string `json:"activation"`
-	Adapter    bool   `json:"adapter"`
-}
-
-// Metadata is metadata.json.
-type Metadata struct {
-	SchemaVersion int               `json:"schema_version"`
-	Phase         int               `json:"phase"`
-	Market        string            `json:"market"`
-	Instrument    any               `json:"instrument,omitempty"`
-	ObsDim        int               `json:"obs_dim"`
-	BaseObsDim    int               `json:"base_obs_dim"`
-	NumActions    int               `json:"num_actions"`
-	Arch          Arch              `json:"architecture"`
-	Timesteps     int64             `json:"timesteps"`
-	Seed          uint64            `json:"seed"`
-	Config        any               `json:"config,omitempty"`
-	ToolVersion   string            `json:"tool_version"`
-	CreatedAt     string            `json:"created_at"`
-	Files         map[string]string `json:"sha256"` // file name -> hex SHA-256
-}
-
-// Checkpoint is a checkpoint directory's content: model.safetensors (Model),
-// optimizer.safetensors (Optimizer), state.json (State, the caller's resume state) and
-// metadata.json (Meta). Callers extend Model with their own tensors (the normalisers).
-type Checkpoint struct {
-	Meta      Metadata
-	Model     []NamedTensor
-	Optimizer []NamedTensor
-	State     []byte
-}
-
-// WriteCheckpoint writes c to dir atomically: a temporary sibling directory, every file
-// fsynced, hashes recorded in metadata.json, then renamed over dir.
-func WriteCheckpoint(dir string, c *Checkpoint) error { return errTODO }
-
-// ReadCheckpoint reads and verifies a checkpoint directory (schema version, hashes); errors
-// wrap ErrCheckpoint and name the file or field at fault.
-func ReadCheckpoint(dir string) (*Checkpoint, error) { return nil, errTODO }
-
 // ModelTensors returns the policy's parameters under SB3 state-dict names in PyTorch
 // orientation ([out, in]).
 func (p *Policy) ModelTensors() []NamedTensor { return nil }
