@@ -52,17 +52,22 @@ func (d Device) IsHost() bool { return d.Kind == KindCPU || d.Kind == KindTest }
 // ErrNotBuiltWithCUDA is returned when CUDA is asked of a binary built without the cuda tag.
 var ErrNotBuiltWithCUDA = errors.New("device: this binary was built without CUDA support; rebuild with `go build -tags cuda ./cmd/hybridtrain` (see README, Devices)")
 
-// Parse reads "cpu", "cuda" (ordinal 0) or "cuda:N". "auto" is resolved by Auto, not here.
+// Parse reads "cpu", "cuda" (ordinal 0) or "cuda:N", case-insensitively and ignoring
+// surrounding space. "auto" is accepted too and means Auto(), so that every value the
+// --device flag documents parses here.
 func Parse(s string) (Device, error) {
 	t := strings.ToLower(strings.TrimSpace(s))
 	switch {
+	case t == "auto":
+		return Auto(), nil
 	case t == "cpu":
 		return CPU, nil
 	case t == "cuda":
 		return CUDA(0), nil
 	case strings.HasPrefix(t, "cuda:"):
-		n, err := strconv.Atoi(t[len("cuda:"):])
-		if err != nil || n < 0 {
+		digits := t[len("cuda:"):]
+		n, err := strconv.Atoi(digits)
+		if err != nil || n < 0 || digits[0] == '+' {
 			return Device{}, fmt.Errorf("device: %q: want cuda:N with N a GPU ordinal >= 0", s)
 		}
 		return CUDA(n), nil
