@@ -330,12 +330,11 @@ func (e *Engine) PPOLoss(out PPOLossOut, in PPOLossIn, rows, cols int, p PPOPara
 		return invalid(op, "coefficients must be finite, got ent_coef %v, vf_coef %v", p.EntCoef, p.VfCoef)
 	}
 	rc := mul(rows, cols)
-	outs := []operand{
+	// A fixed array keeps the per-minibatch validation free of allocations.
+	ops := [...]operand{
 		{"out.DLogits", out.DLogits, rc},
 		{"out.DValues", out.DValues, rows},
 		{"out.Terms", out.Terms, mul(rows, PPOTerms)},
-	}
-	ins := []operand{
 		{"in.Logits", in.Logits, rc},
 		{"in.Mask", in.Mask, rc},
 		{"in.Values", in.Values, rows},
@@ -343,15 +342,18 @@ func (e *Engine) PPOLoss(out PPOLossOut, in PPOLossIn, rows, cols int, p PPOPara
 		{"in.OldLogp", in.OldLogp, rows},
 		{"in.Adv", in.Adv, rows},
 		{"in.Returns", in.Returns, rows},
+		{"in.OldValues", in.OldValues, rows},
 	}
+	const nOut = 3
+	list := ops[:len(ops)-1]
 	if p.ClipRangeVF > 0 {
-		ins = append(ins, operand{"in.OldValues", in.OldValues, rows})
+		list = ops[:]
 	}
-	if err := e.check(op, append(outs, ins...)...); err != nil {
+	if err := e.check(op, list...); err != nil {
 		return err
 	}
-	for i, o := range outs {
-		if err := distinct(op, o, append(outs[i+1:], ins...)...); err != nil {
+	for i := range nOut {
+		if err := distinct(op, list[i], list[i+1:]...); err != nil {
 			return err
 		}
 	}
