@@ -223,6 +223,9 @@ func DecodeSafetensors(data []byte) ([]NamedTensor, map[string]string, error) {
 	}
 	items := make([]item, 0, len(raw))
 	for _, kv := range raw {
+		if kv.name == "" {
+			return nil, nil, stErrorf("header: empty tensor name")
+		}
 		if kv.name == metadataKey {
 			if err := json.Unmarshal(kv.value, &meta); err != nil {
 				return nil, nil, stErrorf("%s: want an object of strings: %v", metadataKey, err)
