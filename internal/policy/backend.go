@@ -1,0 +1,55 @@
+package policy
+
+import "hybridtrain/internal/device"
+
+// backend runs the layer list (net.go) on one device. The policy picks it from the
+// parameters' device: the gorgonia graph on the CPU, the device kernels anywhere else. The
+// policy keeps everything that is not the network's math (validation, masks, sampling,
+// advantage normalisation, the KL early stop, the gradient-norm clip and Adam through the
+// device engine), so a new device needs a backend and nothing else.
+type backend interface {
+	// forward runs the rollout pass on rows host observations and host masks (nil = every
+	// action legal) and returns host logits, masked log-probs and values, valid until the
+	// next call.
+	forward(obs []float32, masks []bool, rows int) (*fwdOut, error)
+	// evaluate computes the PPO loss terms of mb with the (already normalised) advantages.
+	evaluate(mb *Minibatch, adv []float32, lp lossParams) (lossTerms, error)
+	// backward returns the gradients of the last evaluate's total loss, one buffer per
+	// parameter in params() order, on the parameters' device; entries whose need is false
+	// may be stale (frozen parameters).
+	backward(need []bool) ([]*device.Buffer, error)
+	// close releases the backend's graphs and device memory.
+	close()
+}
+
+// fwdOut is forward's host result: rows x NumActions logits (raw) and masked log-probs,
+// and rows values.
+type fwdOut struct {
+	Logits, Logp, Values []float32
+}
+
+func (f *fwdOut) resize(rows, nA int) {
+	f.Logits = grow(f.Logits, rows*nA)
+	f.Logp = grow(f.Logp, rows*nA)
+	f.Values = grow(f.Values, rows)
+}
+
+// grow returns s resized to n, reusing its memory when it is large enough.
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// lossParams are the loss coefficients of one update.
+type lossParams struct {
+	ClipRange, ClipRangeVF, EntCoef, VfCoef float64
+}
+
+// lossTerms are a minibatch's loss terms (means over the rows): Loss = PolicyLoss +
+// EntCoef*EntropyLoss + VfCoef*ValueLoss, EntropyLoss = -mean(H).
+type lossTerms struct {
+	Loss, PolicyLoss, ValueLoss, EntropyLoss float64
+	ApproxKL, ClipFraction                   float64
+}
