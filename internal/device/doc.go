@@ -13,4 +13,26 @@
 // with the cuda tag, on gorgonia.org/cu's driver API with kernels embedded as PTX; without
 // the tag, asking for CUDA returns ErrNotBuiltWithCUDA. The package is a leaf: it imports no
 // other internal package.
+//
+// Conventions every engine follows (the Engine checks them before a kernel runs, so a CUDA
+// kernel can rely on them):
+//
+//   - Operands may be longer than a call needs; the call uses their leading elements. A
+//     shorter one is a *LengthError naming the method and operand.
+//   - Outputs must not be the same buffer as an input (ErrInvalidArgument), except for the
+//     in-place methods (ReLU, Scale, Fill, the accumulating AddRowVector and the
+//     param/moment updates of Adam). Partial overlaps between distinct buffers are not
+//     detected.
+//   - beta = 0 in Gemm and SumRows overwrites the output, ignoring any NaN it held (BLAS).
+//   - Free leaves the buffer with length 0, so a later use is a *LengthError rather than a
+//     read of freed or stale memory.
+//   - Operations are deterministic: fixed loop orders, no map iteration, no randomness.
+//
+// Precision on the host: GEMM is float32 (BLAS Sgemm through blas32, so a faster float32
+// BLAS registered with blas32.Use speeds the host engine up as well); reductions, the
+// masked log-softmax, the PPO loss and Adam compute in float64 and round once when they
+// store, which keeps them within a few float32 ulps of an exact result.
+//
+// A cuda build may set cudaDeviceCount (an unexported hook in open.go) in an init function
+// so that Available lists every GPU; left unset, it lists cuda:0.
 package device

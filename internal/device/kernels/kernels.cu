@@ -269,26 +269,32 @@ KERNEL ht_sum_squares(float *__restrict__ dst, long long at, const float *__rest
 // per row would leave most of its threads idle; a row loop stays correct for any cols.
 
 // masked_logit is logit j of a row as the distribution sees it (MASKED_LOGIT where the
-// mask is 0); row_lse is the log-sum-exp of a row's masked logits, stabilised by the row
-// maximum.
+// mask is 0); row_max is the row's largest masked logit and row_logsum the log of
+// sum_j exp(masked_logit_j - max). A log-probability is (masked_logit - max) - logsum:
+// subtracting the maximum first keeps a row of only masked entries exact (every
+// difference is 0, log-probability -log cols), where -1e8 + log cols would round to -1e8.
 DEVFN float masked_logit(const float *z, const float *mask, long long j) {
   return mask[j] != 0.0f ? z[j] : MASKED_LOGIT;
 }
 
-DEVFN float row_lse(const float *z, const float *mask, long long cols) {
+DEVFN float row_max(const float *z, const float *mask, long long cols) {
   float mx = masked_logit(z, mask, 0);
   for (long long j = 1; j < cols; j++) {
     const float x = masked_logit(z, mask, j);
     if (x > mx)
       mx = x;
   }
+  return mx;
+}
+
+DEVFN float row_logsum(const float *z, const float *mask, long long cols, float mx) {
   float s = 0.0f;
   for (long long j = 0; j < cols; j++)
     s += expf_(masked_logit(z, mask, j) - mx);
-  return mx + logf_(s);
+  return logf_(s);
 }
 
-// MaskedLogSoftmax: logp = masked_logit - lse (every entry, masked ones included);
+// MaskedLogSoftmax: logp = (masked_logit - max) - logsum (every entry, masked ones too);
 // entropy = -sum over legal j of p_j logp_j.
 KERNEL ht_masked_log_softmax(float *__restrict__ logp, float *__restrict__ entropy,
                              const float *__restrict__ logits, const float *__restrict__ mask,
@@ -301,10 +307,11 @@ KERNEL ht_masked_log_softmax(float *__restrict__ logp, float *__restrict__ entro
       entropy[r] = 0.0f;
       continue;
     }
-    const float lse = row_lse(z, mk, cols);
+    const float mx = row_max(z, mk, cols);
+    const float ls = row_logsum(z, mk, cols, mx);
     float h = 0.0f;
     for (long long j = 0; j < cols; j++) {
-      const float l = masked_logit(z, mk, j) - lse;
+      const float l = (masked_logit(z, mk, j) - mx) - ls;
       lp[j] = l;
       if (mk[j] != 0.0f)
         h -= expf_(l) * l;
@@ -351,15 +358,16 @@ KERNEL ht_ppo_loss(float *__restrict__ dlogits, float *__restrict__ dvalues,
         t[i] = nan;
       continue;
     }
-    const float lse = row_lse(z, mk, cols);
+    const float mx = row_max(z, mk, cols);
+    const float ls = row_logsum(z, mk, cols, mx);
     float h = 0.0f;
     for (long long j = 0; j < cols; j++) {
       if (mk[j] != 0.0f) {
-        const float l = z[j] - lse;
+        const float l = (z[j] - mx) - ls;
         h -= expf_(l) * l;
       }
     }
-    const float logp_a = masked_logit(z, mk, a) - lse;
+    const float logp_a = (masked_logit(z, mk, a) - mx) - ls;
     const float logr = logp_a - old_logp[r];
     const float ratio = expf_(logr);
     const float A = adv[r];
@@ -372,7 +380,7 @@ KERNEL ht_ppo_loss(float *__restrict__ dlogits, float *__restrict__ dvalues,
     const float gn = g * inv_n, en = ent_coef * inv_n;
     for (long long j = 0; j < cols; j++) {
       if (mk[j] != 0.0f) {
-        const float l = z[j] - lse;
+        const float l = (z[j] - mx) - ls;
         const float p = expf_(l);
         dz[j] = gn * ((j == a ? 1.0f : 0.0f) - p) + en * p * (l + h);
       } else {

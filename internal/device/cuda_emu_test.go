@@ -1,0 +1,26 @@
+//go:build cudaemu && !cuda
+
+package device
+
+import "testing"
+
+// openCUDATest returns an engine of cuda:0 on the CPU emulator, registered as cuda:0 for
+// the test's duration so that Open and Transfer find it as they would the real one (and
+// the no-cuda tests, which run in this build too, find no cuda:0 afterwards).
+func openCUDATest(t *testing.T) *Engine {
+	t.Helper()
+	k, err := newEmuKernels(CUDA(0))
+	if err != nil {
+		t.Fatalf("emulated cuda:0: %v", err)
+	}
+	e := &Engine{dev: CUDA(0), impl: k}
+	registry.Lock()
+	registry.engines[CUDA(0)] = e
+	registry.Unlock()
+	t.Cleanup(func() {
+		registry.Lock()
+		delete(registry.engines, CUDA(0))
+		registry.Unlock()
+	})
+	return e
+}
