@@ -133,10 +133,11 @@ func (h hostKernels) reluBackward(dy, y *Buffer, n int) error {
 	return nil
 }
 
-// rowLogSoftmax fills lp with the masked log-probabilities of one row (float64) and returns
-// the masked entropy. It is shared by MaskedLogSoftmax and PPOLoss so that both define
-// the distribution identically.
-func rowLogSoftmax(lp []float64, logits, mask []float32) (entropy float64) {
+// rowLogSoftmax fills lp with the masked log-probabilities of one row and p with the
+// probabilities (float64), and returns the masked entropy. It is shared by
+// MaskedLogSoftmax and PPOLoss so that both define the distribution identically; each
+// exponential is taken once.
+func rowLogSoftmax(lp, p []float64, logits, mask []float32) (entropy float64) {
 	mx := math.Inf(-1)
 	for j, z := range logits {
 		v := float64(z)
@@ -147,16 +148,17 @@ func rowLogSoftmax(lp []float64, logits, mask []float32) (entropy float64) {
 		mx = max(mx, v)
 	}
 	var s float64
-	for _, v := range lp {
-		s += math.Exp(v - mx)
+	for j, v := range lp {
+		p[j] = math.Exp(v - mx)
+		s += p[j]
 	}
 	lse := mx + math.Log(s)
+	inv := 1 / s
 	for j := range lp {
 		lp[j] -= lse
-	}
-	for j, l := range lp {
+		p[j] *= inv
 		if mask[j] != 0 {
-			entropy -= math.Exp(l) * l
+			entropy -= p[j] * lp[j]
 		}
 	}
 	return entropy
@@ -171,11 +173,11 @@ func scratch(small *[smallCols]float64, cols int) []float64 {
 }
 
 func (h hostKernels) maskedLogSoftmax(logp, entropy, logits, mask *Buffer, rows, cols int) error {
-	var small [smallCols]float64
-	lp := scratch(&small, cols)
+	var small, smallP [smallCols]float64
+	lp, p := scratch(&small, cols), scratch(&smallP, cols)
 	for r := range rows {
 		lo, hi := r*cols, (r+1)*cols
-		entropy.host[r] = float32(rowLogSoftmax(lp, logits.host[lo:hi], mask.host[lo:hi]))
+		entropy.host[r] = float32(rowLogSoftmax(lp, p, logits.host[lo:hi], mask.host[lo:hi]))
 		out := logp.host[lo:hi]
 		for j, l := range lp {
 			out[j] = float32(l)
@@ -203,8 +205,8 @@ func (h hostKernels) maskedLogSoftmax(logp, entropy, logits, mask *Buffer, rows,
 //	dL/dV   = vf_coef (-2 (R - V')) dV'/dV / N, dV'/dV = 1 inside [-c, c] (clamp passes
 //	          its bounds, as torch.clamp), else 0
 func (h hostKernels) ppoLoss(out PPOLossOut, in PPOLossIn, rows, cols int, p PPOParams) error {
-	var small [smallCols]float64
-	lp := scratch(&small, cols)
+	var small, smallP [smallCols]float64
+	lp, prob := scratch(&small, cols), scratch(&smallP, cols)
 	eps := float64(p.ClipRange)
 	c := float64(p.ClipRangeVF)
 	entCoef, vfCoef := float64(p.EntCoef), float64(p.VfCoef)
@@ -212,7 +214,7 @@ func (h hostKernels) ppoLoss(out PPOLossOut, in PPOLossIn, rows, cols int, p PPO
 	for i := range rows {
 		lo, hi := i*cols, (i+1)*cols
 		mask := in.Mask.host[lo:hi]
-		H := rowLogSoftmax(lp, in.Logits.host[lo:hi], mask)
+		H := rowLogSoftmax(lp, prob, in.Logits.host[lo:hi], mask)
 
 		af := in.Actions.host[i]
 		a := int(af)
@@ -236,7 +238,7 @@ func (h hostKernels) ppoLoss(out PPOLossOut, in PPOLossIn, rows, cols int, p PPO
 				dl[j] = 0
 				continue
 			}
-			pj := math.Exp(l)
+			pj := prob[j]
 			g := -dpg * pj
 			if j == a {
 				g += dpg
