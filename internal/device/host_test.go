@@ -461,3 +461,29 @@ func TestAdamAgainstNaive(t *testing.T) {
 	}
 	assertEqual(t, "grad after Adam", data(grad), g0)
 }
+
+func TestReLUAgainstNaive(t *testing.T) {
+	e := open(t, Test(0))
+	r := newRand(10)
+	const n = 1001
+	y, dy := randBuf(r, n, 1), randBuf(r, n, 1)
+	y0, dy0 := clone(y), clone(dy)
+	if err := e.ReLU(y, n); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ReLUBackward(dy, y, n); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		wantY, wantDy := float64(y0[i]), float64(dy0[i])
+		if wantY <= 0 {
+			wantY, wantDy = 0, 0
+		}
+		if got := data(y)[i]; float64(got) != wantY {
+			t.Fatalf("ReLU: y[%d] = %v, want %v", i, got, wantY)
+		}
+		if got := data(dy)[i]; float64(got) != wantDy {
+			t.Fatalf("ReLUBackward: dy[%d] = %v, want %v", i, got, wantDy)
+		}
+	}
+}
