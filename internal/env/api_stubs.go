@@ -6,7 +6,6 @@ package env
 
 import (
 	"errors"
-	"io"
 	"math/rand/v2"
 )
 
@@ -27,25 +26,6 @@ type Plan struct {
 func LookupPlan(name string) (Plan, error) { return Plan{Name: name, MaxContracts: 10}, nil }
 
 // ---- instrument.go / load.go (data owner) ----
-
-// Warning is a non-fatal finding of the loader (gap inside a session, suspected
-// divided-by-100 price, bar-to-bar jump over 5%).
-type Warning struct {
-	File string
-	Line int
-	Kind string // "gap", "div100", "jump"
-	Msg  string
-}
-
-// Load reads a bar file for inst, converts it to the exchange zone, drops bars outside the
-// data session, validates it (stopping at the first error, a *ParseError) and precomputes
-// the market features.
-func Load(path string, inst Instrument, cfg Config) (*Dataset, error) { return nil, errTODO }
-
-// Read is Load for an already open reader; name is used in errors.
-func Read(r io.Reader, name string, inst Instrument, cfg Config) (*Dataset, error) {
-	return nil, errTODO
-}
 
 // ---- synth.go (data owner) ----
 

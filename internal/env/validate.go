@@ -1,0 +1,75 @@
+package env
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// Warning is a non-fatal finding of the loader: a gap inside a session, bars that look
+// divided by 100, or a bar-to-bar close jump over 5%. Line is the file line of the bar it
+// concerns (the first bar of a divided-by-100 run).
+type Warning struct {
+	File string
+	Line int
+	Kind string // WarnGap, WarnDiv100 or WarnJump
+	Msg  string
+}
+
+// Kinds of Warning.
+const (
+	WarnGap    = "gap"    // minutes missing between two bars of one session (breaks excluded)
+	WarnDiv100 = "div100" // a run of bars whose close looks divided by 100 (see docs/data.md)
+	WarnJump   = "jump"   // |close / previous close - 1| > 5%
+)
+
+// jumpLimit is the bar-to-bar relative close change above which a jump warning is given.
+const jumpLimit = 0.05
+
+// String formats the warning as "file:line: warning: msg".
+func (w Warning) String() string {
+	return fmt.Sprintf("%s:%d: warning: %s", w.File, w.Line, w.Msg)
+}
+
+// ValidateFile checks a bar file completely instead of stopping at the first defect (the
+// `data validate` command). errs lists, in file order, at most max errors, each a
+// *ParseError with its line and column; when more were found, one *OmittedError ("and N
+// more errors") follows them. max <= 0 lists every error. A file that cannot be opened
+// gives one *ParseError wrapping ErrRead. warnings are those of the valid bars. err is
+// non-nil only for a configuration problem (cfg.DataTZ, an instrument without zone), never
+// for a defect of the file.
+//
+// After a CSV syntax error, a missing or duplicated column, the file cannot be read further
+// and that error is the last one. The too-few-bars check runs only on a file without other
+// errors.
+func ValidateFile(path string, inst Instrument, cfg Config, max int) (errs []error, warnings []Warning, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if _, cerr := newLoader(path, inst, cfg, max); cerr != nil {
+			return nil, nil, cerr
+		}
+		return []error{&ParseError{File: path, Err: fmt.Errorf("%w: %w", ErrRead, err)}}, nil, nil
+	}
+	defer f.Close()
+	return ValidateReader(f, path, inst, cfg, max)
+}
+
+// ValidateReader is ValidateFile for an open reader; name is used in errors.
+func ValidateReader(r io.Reader, name string, inst Instrument, cfg Config, max int) (errs []error, warnings []Warning, err error) {
+	l, err := newLoader(name, inst, cfg, max)
+	if err != nil {
+		return nil, nil, err
+	}
+	l.read(r)
+	if l.total == 0 {
+		if _, err := l.dataset(cfg.WarmupBars); err != nil {
+			l.total++
+			l.errs = append(l.errs, err)
+		}
+	}
+	errs = l.errs
+	if l.total > len(errs) {
+		errs = append(errs, &OmittedError{Count: l.total - len(errs)})
+	}
+	return errs, l.warnings, nil
+}
