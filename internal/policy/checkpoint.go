@@ -220,6 +220,12 @@ func (e *CheckpointError) Error() string {
 // Unwrap returns ErrCheckpoint and the cause.
 func (e *CheckpointError) Unwrap() []error { return []error{ErrCheckpoint, e.Err} }
 
+// notExistError is a message that matches fs.ErrNotExist without repeating its text.
+type notExistError string
+
+func (e notExistError) Error() string        { return string(e) }
+func (e notExistError) Is(target error) bool { return target == fs.ErrNotExist }
+
 func ckErr(dir, file string, err error) error {
 	return &CheckpointError{Dir: dir, File: file, Err: err}
 }
@@ -501,7 +507,7 @@ func ReadCheckpoint(dir string) (*Checkpoint, error) {
 		if fo, oerr := os.Stat(sibling(dir, "old")); oerr == nil && fo.IsDir() {
 			src, fi, err = sibling(dir, "old"), fo, nil
 		} else {
-			return nil, ckErr(dir, "", fmt.Errorf("directory does not exist: %w", fs.ErrNotExist))
+			return nil, ckErr(dir, "", notExistError("directory does not exist"))
 		}
 	}
 	if err != nil {
@@ -514,7 +520,7 @@ func ReadCheckpoint(dir string) (*Checkpoint, error) {
 	mj, err := os.ReadFile(filepath.Join(src, MetadataFile))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, ckErr(dir, MetadataFile, fmt.Errorf("missing (not a checkpoint directory?): %w", fs.ErrNotExist))
+			return nil, ckErr(dir, MetadataFile, notExistError("missing (not a checkpoint directory?)"))
 		}
 		return nil, ckErr(dir, MetadataFile, err)
 	}
@@ -529,7 +535,7 @@ func ReadCheckpoint(dir string) (*Checkpoint, error) {
 		data, err := os.ReadFile(filepath.Join(src, name))
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return nil, ckErr(dir, name, fmt.Errorf("missing (listed in %s): %w", MetadataFile, fs.ErrNotExist))
+				return nil, ckErr(dir, name, notExistError("missing (listed in "+MetadataFile+")"))
 			}
 			return nil, ckErr(dir, name, err)
 		}
