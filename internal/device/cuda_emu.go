@@ -1,4 +1,4 @@
-//go:build cudaemu && !cuda
+//go:build hybridcudaemu && !hybridcuda
 
 package device
 
