@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -594,6 +595,70 @@ func BenchmarkReadCheckpoint(b *testing.B) {
 	for b.Loop() {
 		if _, err := ReadCheckpoint(dir); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+var updateCkpt = flag.Bool("update-ckpt", false, "rewrite testdata/ckpt-v1 from goldenCheckpoint")
+
+// goldenCheckpoint has values from formulas (not a generator whose stream may change
+// between Go releases), so that testdata/ckpt-v1 is reproducible.
+func goldenCheckpoint() *Checkpoint {
+	f32 := func(n int, scale float32) []float32 {
+		out := make([]float32, n)
+		for i := range out {
+			out[i] = scale * float32(i-n/2)
+		}
+		return out
+	}
+	return &Checkpoint{
+		Meta: Metadata{
+			Phase: 3, Market: "NQ", ObsDim: 3, BaseObsDim: 2, NumActions: 2,
+			Instrument: map[string]any{"symbol": "NQ"},
+			Arch:       Arch{PiLayers: []int{2}, VfLayers: []int{2}, Activation: "relu", Adapter: true},
+			Timesteps:  2048, Seed: 1, ToolVersion: "golden", CreatedAt: "2026-01-01T00:00:00Z",
+		},
+		Model: []NamedTensor{
+			{Name: "adapter.weight", Shape: []int{2, 3}, F32: []float32{1, 0, 0, 0, 1, 0}},
+			{Name: "adapter.bias", Shape: []int{2}, F32: []float32{0, 0}},
+			{Name: "mlp_extractor.policy_net.0.weight", Shape: []int{2, 2}, F32: f32(4, 0.5)},
+			{Name: "action_net.weight", Shape: []int{2, 2}, F32: f32(4, 0.125)},
+			{Name: "obs_rms.mean", Shape: []int{3}, F64: []float64{0.1, -2.5, 1e10}},
+			{Name: "obs_rms.var", Shape: []int{3}, F64: []float64{1, 0.25, 4}},
+			{Name: "obs_rms.count", Shape: []int{3}, F64: []float64{2049, 2049, 2049}},
+			{Name: "ret_rms.count", Shape: []int{1}, F64: []float64{2049}},
+		},
+		Optimizer: []NamedTensor{
+			{Name: "action_net.weight.exp_avg", Shape: []int{2, 2}, F32: f32(4, 1e-3)},
+			{Name: "action_net.weight.step", Shape: []int{}, I64: []int64{32}},
+		},
+		State: []byte(`{"timesteps":2048}`),
+	}
+}
+
+// testdata/ckpt-v1 is a schema-1 checkpoint kept in the repository: this build must read
+// it (old checkpoints stay loadable) and must write exactly its bytes (the format has not
+// drifted). Regenerate with -update-ckpt only for a deliberate format change, with a new
+// schema_version.
+func TestCheckpointGolden(t *testing.T) {
+	golden := filepath.Join("testdata", "ckpt-v1")
+	if *updateCkpt {
+		if err := os.RemoveAll(golden); err != nil {
+			t.Fatal(err)
+		}
+		mustWrite(t, golden, goldenCheckpoint())
+	}
+	assertCheckpoint(t, mustRead(t, golden), goldenCheckpoint())
+	dir := filepath.Join(t.TempDir(), "ck")
+	mustWrite(t, dir, goldenCheckpoint())
+	for _, name := range []string{ModelFile, OptimizerFile, StateFile, MetadataFile} {
+		want, errW := os.ReadFile(filepath.Join(golden, name))
+		got, errG := os.ReadFile(filepath.Join(dir, name))
+		if errW != nil || errG != nil {
+			t.Fatal(errW, errG)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from testdata/ckpt-v1/%s (format drift? rerun with -update-ckpt only with a schema_version bump)", name, name)
 		}
 	}
 }
