@@ -179,3 +179,91 @@ func (d *Dataset) EligibleSessions(sessions []int, warmupBars int) []int {
 	}
 	return out
 }
+
+// missingMinutes counts the minutes strictly between two bar open times of one day that lie
+// inside the data session: a session break is not a gap.
+func (in Instrument) missingMinutes(a, b Clock) int {
+	n := 0
+	for _, r := range in.DataSession {
+		lo, hi := max(r.From, a+1), min(r.To, b-1)
+		if hi >= lo {
+			n += int(hi-lo) + 1
+		}
+	}
+	return n
+}
+
+// DataInfo describes a dataset; `data info` prints it and `data info --json` its JSON form.
+type DataInfo struct {
+	Source      string `json:"source"`
+	Symbol      string `json:"symbol"`
+	Zone        string `json:"zone"`
+	DataSession string `json:"data_session"` // e.g. "08:30-16:59"
+
+	Rows     int    `json:"rows"`     // valid data rows read: bars + dropped
+	Bars     int    `json:"bars"`     // bars kept (inside the data session)
+	Dropped  int    `json:"dropped"`  // valid bars outside the data session, dropped at load
+	Sessions int    `json:"sessions"` // exchange dates with bars
+	First    string `json:"first"`    // open time of the first bar, RFC 3339 in the exchange zone
+	Last     string `json:"last"`     // open time of the last bar, RFC 3339 in the exchange zone
+
+	Gaps           int `json:"gaps"`            // places where minutes are missing inside a session
+	MissingMinutes int `json:"missing_minutes"` // minutes missing inside sessions, in all
+	Div100Runs     int `json:"div100_runs"`     // warnings: runs of bars that look divided by 100
+	Jumps          int `json:"jumps"`           // warnings: bar-to-bar close changes over 5%
+
+	TrainFraction      float64 `json:"train_fraction"`
+	TrainSessions      int     `json:"train_sessions"`
+	ValidationSessions int     `json:"validation_sessions"`
+}
+
+// Describe summarises the dataset with the default train_fraction (0.8); DescribeSplit takes
+// another.
+func (d *Dataset) Describe() DataInfo { return d.DescribeSplit(DefaultConfig().TrainFraction) }
+
+// DescribeSplit summarises the dataset, with the session counts of SplitSessions(trainFraction).
+// Gaps are counted from the bars themselves (as the loader's gap warnings define them), so
+// they are reported for synthetic and NewDataset data too.
+func (d *Dataset) DescribeSplit(trainFraction float64) DataInfo {
+	in := d.Instrument
+	info := DataInfo{
+		Source:        d.Source,
+		Symbol:        in.Symbol,
+		DataSession:   in.sessionString(),
+		Bars:          d.Bars.Len(),
+		Dropped:       d.Dropped,
+		Rows:          d.Bars.Len() + d.Dropped,
+		Sessions:      len(d.Sessions),
+		TrainFraction: trainFraction,
+	}
+	if in.Zone != nil {
+		info.Zone = in.Zone.String()
+	}
+	if n := d.Bars.Len(); n > 0 && in.Zone != nil {
+		info.First = time.Unix(d.Bars.Time[0], 0).In(in.Zone).Format(time.RFC3339)
+		info.Last = time.Unix(d.Bars.Time[n-1], 0).In(in.Zone).Format(time.RFC3339)
+	}
+	b := &d.Bars
+	if len(b.Clock) == b.Len() && len(b.Session) == b.Len() {
+		for i := 1; i < b.Len(); i++ {
+			if b.Session[i] != b.Session[i-1] {
+				continue
+			}
+			if m := in.missingMinutes(b.Clock[i-1], b.Clock[i]); m > 0 {
+				info.Gaps++
+				info.MissingMinutes += m
+			}
+		}
+	}
+	for _, w := range d.Warnings {
+		switch w.Kind {
+		case WarnDiv100:
+			info.Div100Runs++
+		case WarnJump:
+			info.Jumps++
+		}
+	}
+	k := splitPoint(len(d.Sessions), trainFraction)
+	info.TrainSessions, info.ValidationSessions = k, len(d.Sessions)-k
+	return info
+}

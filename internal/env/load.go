@@ -358,7 +358,7 @@ func (l *loader) keep(line int, sec int64, v [numCols]float64) {
 		l.endRun()
 	}
 	if l.haveKept && day == l.keptDay {
-		if n := l.missingMinutes(l.keptClock, clock); n > 0 {
+		if n := l.inst.missingMinutes(l.keptClock, clock); n > 0 {
 			l.warn(line, WarnGap, fmt.Sprintf("gap inside the session %s: %d minute(s) missing between the %s bar (line %d) and the %s bar",
 				dayString(day), n, l.keptClock, l.keptLine, clock))
 		}
@@ -377,19 +377,6 @@ func (l *loader) keep(line int, sec int64, v [numCols]float64) {
 	b.Low = append(b.Low, lo)
 	b.Close = append(b.Close, c)
 	b.Volume = append(b.Volume, v[colVolume])
-}
-
-// missingMinutes counts the minutes strictly between two bar open times of one day that lie
-// inside the data session: a session break is not a gap.
-func (l *loader) missingMinutes(a, b Clock) int {
-	n := 0
-	for _, r := range l.inst.DataSession {
-		lo, hi := max(r.From, a+1), min(r.To, b-1)
-		if hi >= lo {
-			n += int(hi-lo) + 1
-		}
-	}
-	return n
 }
 
 // suspectDiv100 is the divided-by-100 rule, applied per bar to its close:
