@@ -193,9 +193,19 @@ func FromCheckpoint(c *Checkpoint) (*Policy, error) {
 	}
 	ps := p.params()
 	fields := p.dimFields()
+	// Tensors beyond the described network first: a layer missing from the metadata is
+	// named as such rather than as a shape mismatch further up.
 	want := map[string]bool{}
-	for i, t := range ps {
+	for _, t := range ps {
 		want[t.Name] = true
+	}
+	for _, nt := range c.Model {
+		if isParamName(nt.Name) && !want[nt.Name] {
+			return nil, ckpf("%s: tensor %q is not part of the network the metadata describes (obs_dim %d, architecture %+v)",
+				ModelFile, nt.Name, cfg.ObsDim, m.Arch)
+		}
+	}
+	for i, t := range ps {
 		nt, ok := c.Tensor(t.Name)
 		if !ok {
 			return nil, ckpf("%s: tensor %q is missing (the metadata's architecture needs it)", ModelFile, t.Name)
@@ -218,12 +228,6 @@ func FromCheckpoint(c *Checkpoint) (*Policy, error) {
 		}
 		h, _ := t.Buf.HostData()
 		fromTorch(t, nt.F32, h)
-	}
-	for _, nt := range c.Model {
-		if isParamName(nt.Name) && !want[nt.Name] {
-			return nil, ckpf("%s: tensor %q is not part of the network the metadata describes (obs_dim %d, architecture %v)",
-				ModelFile, nt.Name, cfg.ObsDim, m.Arch)
-		}
 	}
 	return p, nil
 }

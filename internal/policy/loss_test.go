@@ -430,7 +430,10 @@ func TestUpdateValidation(t *testing.T) {
 		{"short obs", func(m *Minibatch) { m.Obs = m.Obs[:5] }, "obs has 5 values, want 28"},
 		{"short returns", func(m *Minibatch) { m.Returns = m.Returns[:3] }, "returns has 3 values, want 4"},
 		{"action range", func(m *Minibatch) { m.Actions[1] = 9 }, "row 1: action 9 out of range [0, 4)"},
-		{"masked action", func(m *Minibatch) { m.Masks[2*4+int(m.Actions[2])] = false; m.Masks[2*4+(int(m.Actions[2])+1)%4] = true },
+		{"masked action", func(m *Minibatch) {
+			m.Masks[2*4+int(m.Actions[2])] = false
+			m.Masks[2*4+(int(m.Actions[2])+1)%4] = true
+		},
 			"row 2: action"},
 	}
 	for _, tc := range mbs {
