@@ -1,6 +1,7 @@
 package env
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -201,6 +202,45 @@ func TestEligibleSessions(t *testing.T) {
 		got := ds.EligibleSessions(tc.sessions, tc.warmup)
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("EligibleSessions(%v, %d) = %v, want %v", tc.sessions, tc.warmup, got, tc.want)
+		}
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	s := csvOf(header,
+		"2024-03-08 08:00:00-05:00,24000,24001,23999,24000,5", // dropped
+		"2024-03-08 09:30:00-05:00,24000,24001,23999,24000,5",
+		"2024-03-08 09:35:00-05:00,24000,24001,23999,24000,5", // gap of 4
+		"2024-03-08 09:37:00-05:00,24000,26001,23999,26000,5", // gap of 1, jump
+		"2024-03-11 09:30:00-04:00,26000,26001,25999,26000,5",
+		"2024-03-12 09:30:00-04:00,26000,26001,25999,26000,5",
+		"2024-03-12 18:00:00-04:00,26000,26001,25999,26000,5", // dropped
+	)
+	ds, err := readString(t, s, testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DataInfo{
+		Source: "bars.csv", Symbol: "NQ", Zone: "America/New_York", DataSession: "08:30-16:59",
+		Rows: 7, Bars: 5, Dropped: 2, Sessions: 3,
+		First: "2024-03-08T09:30:00-05:00", Last: "2024-03-12T09:30:00-04:00",
+		Gaps: 2, MissingMinutes: 5, Div100Runs: 0, Jumps: 1,
+		TrainFraction: 0.8, TrainSessions: 2, ValidationSessions: 1, // floor(0.8 x 3) = 2
+	}
+	if got := ds.Describe(); got != want {
+		t.Errorf("Describe():\ngot  %+v\nwant %+v", got, want)
+	}
+	got := ds.DescribeSplit(0.5) // floor(1.5) = 1
+	if got.TrainSessions != 1 || got.ValidationSessions != 2 || got.TrainFraction != 0.5 {
+		t.Errorf("DescribeSplit(0.5): %d train, %d validation; want 1, 2", got.TrainSessions, got.ValidationSessions)
+	}
+	js, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{`"rows":7`, `"dropped":2`, `"first":"2024-03-08T09:30:00-05:00"`, `"gaps":2`, `"train_sessions":2`, `"validation_sessions":1`} {
+		if !strings.Contains(string(js), key) {
+			t.Errorf("JSON %s lacks %s", js, key)
 		}
 	}
 }

@@ -235,65 +235,72 @@ func (l *loader) row(cr *csv.Reader, rec []string) {
 			}
 		}
 	}
-	fieldLine := func(fi int) int { ln, _ := cr.FieldPos(fi); return ln }
+	// The row's errors are gathered and reported left to right, so that the first error of
+	// a file (what Read returns) is the leftmost defect of the first bad row.
+	var errs [numCols + 1]struct {
+		col int
+		err error
+	}
+	nerr := 0
+	add := func(c int, err error) {
+		errs[nerr].col, errs[nerr].err = l.idx[c], err
+		nerr++
+	}
 
 	var v [numCols]float64
 	var sec int64
-	bad := false
-	timeOK := false
+	var bad [numCols]bool
 	for _, c := range l.order {
-		fi := l.idx[c]
-		s := strings.TrimSpace(rec[fi])
+		s := strings.TrimSpace(rec[l.idx[c]])
 		var err error
 		if c == colTime {
 			sec, err = l.parseTime(s)
-			timeOK = err == nil
 		} else {
 			v[c], err = l.parseValue(c, s)
 		}
 		if err != nil {
-			bad = true
-			l.fail(fieldLine(fi), fi+1, err)
-			if l.stopped() {
-				return
-			}
+			bad[c] = true
+			add(c, err)
 		}
 	}
-	if !bad {
+	if !bad[colOpen] && !bad[colHigh] && !bad[colLow] && !bad[colClose] {
 		o, h, lo, c := v[colOpen], v[colHigh], v[colLow], v[colClose]
 		if h < max(o, c) {
-			bad = true
-			l.fail(fieldLine(l.idx[colHigh]), l.idx[colHigh]+1,
-				fmt.Errorf("%s %v below max(open %v, close %v): %w", l.names[colHigh], h, o, c, ErrHighLow))
-			if l.stopped() {
-				return
-			}
+			add(colHigh, fmt.Errorf("%s %v below max(open %v, close %v): %w", l.names[colHigh], h, o, c, ErrHighLow))
 		}
 		if lo > min(o, c) {
-			bad = true
-			l.fail(fieldLine(l.idx[colLow]), l.idx[colLow]+1,
-				fmt.Errorf("%s %v above min(open %v, close %v): %w", l.names[colLow], lo, o, c, ErrHighLow))
-			if l.stopped() {
-				return
-			}
+			add(colLow, fmt.Errorf("%s %v above min(open %v, close %v): %w", l.names[colLow], lo, o, c, ErrHighLow))
 		}
 	}
-	if timeOK {
-		tl := fieldLine(l.idx[colTime])
+	if !bad[colTime] {
+		tl, _ := cr.FieldPos(l.idx[colTime])
 		if l.havePrev && sec <= l.prevSec {
-			bad = true
 			what := "before"
 			if sec == l.prevSec {
 				what = "the same as"
 			}
-			l.fail(tl, l.idx[colTime]+1, fmt.Errorf("%w: %s %q is %s line %d's %s (UTC)",
+			add(colTime, fmt.Errorf("%w: %s %q is %s line %d's %s (UTC)",
 				ErrTimeOrder, l.names[colTime], strings.TrimSpace(rec[l.idx[colTime]]), what, l.prevLine, utcString(l.prevSec)))
 		} else {
 			l.havePrev, l.prevSec, l.prevLine = true, sec, tl
 		}
 	}
-	if !bad {
+	if nerr == 0 {
 		l.keep(line, sec, v)
+		return
+	}
+	// Insertion sort by field index (a handful of entries).
+	for i := 1; i < nerr; i++ {
+		for j := i; j > 0 && errs[j].col < errs[j-1].col; j-- {
+			errs[j], errs[j-1] = errs[j-1], errs[j]
+		}
+	}
+	for _, e := range errs[:nerr] {
+		ln, _ := cr.FieldPos(e.col)
+		l.fail(ln, e.col+1, e.err)
+		if l.stopped() {
+			return
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package env
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -472,4 +473,129 @@ func TestValidateFileStructural(t *testing.T) {
 	if len(errs) != 1 || !errors.Is(errs[0], ErrTooFewBars) {
 		t.Errorf("too few bars: got %v", errs)
 	}
+}
+
+// yearCSV is a year of synthetic NQ minute bars (252 sessions x 510 = 128,520 rows).
+func yearCSV(b *testing.B) []byte {
+	b.Helper()
+	in, _ := BuiltinInstrument("NQ")
+	ds, err := Synthesize(in, 252, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteCSV(&buf, ds); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// BenchmarkRead is Load's work on a year of minute bars: parse, validate, sessions and the
+// market features (marketFeatures, the simulator owner's, is included).
+func BenchmarkRead(b *testing.B) {
+	data := yearCSV(b)
+	in, _ := BuiltinInstrument("NQ")
+	cfg := DefaultConfig()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Read(bytes.NewReader(data), "year.csv", in, cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParse is the loader alone on the same year: CSV, times, validation, session filter
+// and warnings, then the sessions, without the market features.
+func BenchmarkParse(b *testing.B) {
+	data := yearCSV(b)
+	in, _ := BuiltinInstrument("NQ")
+	cfg := DefaultConfig()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		l, err := newLoader("year.csv", in, cfg, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		l.read(bytes.NewReader(data))
+		if len(l.errs) > 0 {
+			b.Fatal(l.errs[0])
+		}
+		if _, err := l.dataset(cfg.WarmupBars); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParseTime(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := parseTime("2024-03-08 09:30:00-05:00"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestReadTestdata(t *testing.T) {
+	t.Run("mixed forms", func(t *testing.T) {
+		ds, err := Load(filepath.Join("testdata", "mixed_forms.csv"), nq(t), testConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := unix(t, "2024-03-08T14:30:00Z")
+		for i, got := range ds.Bars.Time {
+			if want := start + int64(60*i); got != want {
+				t.Errorf("bar %d: %s, want %s", i, utcString(got), utcString(want))
+			}
+		}
+		if ds.Bars.Len() != 7 {
+			t.Errorf("bars = %d, want 7", ds.Bars.Len())
+		}
+	})
+	t.Run("naive New York", func(t *testing.T) {
+		cfg := testConfig()
+		cfg.DataTZ = "America/New_York"
+		ds, err := Load(filepath.Join("testdata", "naive_ny.csv"), nq(t), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 2024-11-01 is EDT (UTC-4), 2024-11-04 EST (UTC-5); the 01:xx bars are dropped.
+		want := []int64{unix(t, "2024-11-01T20:58:00Z"), unix(t, "2024-11-01T20:59:00Z"), unix(t, "2024-11-04T14:30:00Z")}
+		if !slices.Equal(ds.Bars.Time, want) || ds.Dropped != 2 {
+			t.Errorf("times %v dropped %d, want %v and 2", ds.Bars.Time, ds.Dropped, want)
+		}
+	})
+	t.Run("defects", func(t *testing.T) {
+		path := filepath.Join("testdata", "defects.csv")
+		errs, _, err := ValidateFile(path, nq(t), testConfig(), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []struct {
+			line, col int
+			is        error
+		}{
+			{3, 2, ErrBadNumber},
+			{4, 1, ErrTimeOrder}, {4, 5, ErrNonFinite}, // sorted by column within a line
+			{5, 3, ErrHighLow}, {5, 6, ErrNegativeVolume},
+			{6, 1, ErrTimeOrder},
+			{7, 2, ErrNonPositivePrice},
+		}
+		if len(errs) != len(want) {
+			t.Fatalf("got %d errors %v, want %d", len(errs), errs, len(want))
+		}
+		for i, w := range want {
+			var pe *ParseError
+			if !errors.As(errs[i], &pe) || pe.Line != w.line || pe.Column != w.col || !errors.Is(errs[i], w.is) {
+				t.Errorf("error %d: got %v, want line %d column %d %v", i, errs[i], w.line, w.col, w.is)
+			}
+		}
+		_, rerr := Load(path, nq(t), testConfig())
+		if rerr == nil || rerr.Error() != errs[0].Error() {
+			t.Errorf("Load: %v, want the first error %v", rerr, errs[0])
+		}
+	})
 }
