@@ -1,12 +1,14 @@
 package env
 
 import (
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -152,6 +154,8 @@ func (l *loader) read(r io.Reader) {
 		l.row(cr, rec)
 	}
 	l.endRun()
+	// A divided-by-100 run is reported when it ends, after warnings on its later lines.
+	slices.SortStableFunc(l.warnings, func(a, b Warning) int { return cmp.Compare(a.Line, b.Line) })
 }
 
 // csvError records a CSV syntax or I/O error; the reader cannot go on after either.
@@ -405,8 +409,12 @@ func (l *loader) endRun() {
 	if l.repair {
 		what = "repaired: open, high, low and close multiplied by 100"
 	}
-	l.warn(l.runLine, WarnDiv100, fmt.Sprintf("%d bar(s) on lines %d-%d look divided by 100 (close %v, typical price %v); %s",
-		l.runCount, l.runLine, l.runLast, l.runClose, l.inst.TypicalPrice, what))
+	where := fmt.Sprintf("%d bars on lines %d-%d look", l.runCount, l.runLine, l.runLast)
+	if l.runCount == 1 {
+		where = fmt.Sprintf("1 bar on line %d looks", l.runLine)
+	}
+	l.warn(l.runLine, WarnDiv100, fmt.Sprintf("%s divided by 100 (close %v, typical price %v); %s",
+		where, l.runClose, l.inst.TypicalPrice, what))
 	l.runCount = 0
 }
 

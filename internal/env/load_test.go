@@ -314,7 +314,7 @@ func TestReadWarnings(t *testing.T) {
 			if w.Kind == WarnGap && !strings.Contains(w.Msg, "3 minute(s) missing between the 09:31 bar (line 3) and the 09:35 bar") {
 				t.Errorf("gap message %q", w.Msg)
 			}
-			if w.Kind == WarnDiv100 && !strings.Contains(w.Msg, "2 bar(s) on lines 7-8 look divided by 100") {
+			if w.Kind == WarnDiv100 && !strings.Contains(w.Msg, "2 bars on lines 7-8 look divided by 100") {
 				t.Errorf("div100 message %q", w.Msg)
 			}
 		}
