@@ -81,3 +81,26 @@ func (emuDriver) sync() error { return nil }
 func newEmuKernels(dev Device) (*cudaKernels, error) {
 	return newCUDAKernelsOn(dev, emuDriver{}, false)
 }
+
+// UseCUDAEmulator registers the emulated engine as cuda:ordinal, so that Open, Transfer and
+// every package above (the policy's kernel backend, the adapter) run on it. It exists only
+// in the hybridcudaemu build, for tests of those packages on machines without a GPU; the
+// returned function removes the registration.
+func UseCUDAEmulator(ordinal int) (restore func(), err error) {
+	dev := CUDA(ordinal)
+	k, err := newEmuKernels(dev)
+	if err != nil {
+		return nil, err
+	}
+	registry.Lock()
+	defer registry.Unlock()
+	if _, ok := registry.engines[dev]; ok {
+		return nil, fmt.Errorf("device: %s is already open", dev)
+	}
+	registry.engines[dev] = &Engine{dev: dev, impl: k}
+	return func() {
+		registry.Lock()
+		delete(registry.engines, dev)
+		registry.Unlock()
+	}, nil
+}

@@ -9,18 +9,10 @@ import "testing"
 // the no-cuda tests, which run in this build too, find no cuda:0 afterwards).
 func openCUDATest(t *testing.T) *Engine {
 	t.Helper()
-	k, err := newEmuKernels(CUDA(0))
+	restore, err := UseCUDAEmulator(0)
 	if err != nil {
 		t.Fatalf("emulated cuda:0: %v", err)
 	}
-	e := &Engine{dev: CUDA(0), impl: k}
-	registry.Lock()
-	registry.engines[CUDA(0)] = e
-	registry.Unlock()
-	t.Cleanup(func() {
-		registry.Lock()
-		delete(registry.engines, CUDA(0))
-		registry.Unlock()
-	})
-	return e
+	t.Cleanup(restore)
+	return open(t, CUDA(0))
 }
