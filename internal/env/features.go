@@ -53,6 +53,10 @@ func marketFeatures(ds *Dataset) []float32 {
 	tr := trueRange(b)
 	atr := sma(tr, 14)
 	adx := adx14(b, tr)
+	logRet := make([]float64, n) // logRet[j] = log(c[j]/c[j-1]); logRet[0] unused
+	for j := 1; j < n; j++ {
+		logRet[j] = math.Log(c[j] / c[j-1])
+	}
 
 	span := float64(ds.Instrument.FlattenTime - ds.Instrument.EntryStart)
 	if span <= 0 { // NewInstrument rejects this; keep the features finite regardless
@@ -135,7 +139,7 @@ func marketFeatures(ds *Dataset) []float32 {
 		ctx(ObsRSI60, rsi60[j])
 		ctx(ObsVolumeRatio5, volumeRatio(v, j, 5))
 		ctx(ObsVolumeRatio60, volumeRatio(v, j, 60))
-		ctx(ObsRealizedVol60, realizedVol(c, j, 60))
+		ctx(ObsRealizedVol60, realizedVol(logRet, j, 60))
 
 		lo20 := minOf(l[max(0, j-19) : j+1])
 		hi20 := maxOf(h[max(0, j-19) : j+1])
@@ -356,22 +360,13 @@ func efficiency(c []float64, j, k int) float64 {
 	return math.Abs(c[j]-c[j-k]) / path
 }
 
-// realizedVol is the sample standard deviation (n-1) of the k log returns ending at bar j,
-// times sqrt(k); 0 before bar k.
-func realizedVol(c []float64, j, k int) float64 {
+// realizedVol is the sample standard deviation (n-1) of the k log returns ending at bar j
+// (logRet[i] = log(c[i]/c[i-1])), times sqrt(k); 0 before bar k.
+func realizedVol(logRet []float64, j, k int) float64 {
 	if j < k {
 		return 0
 	}
-	var s, ss float64
-	for i := j - k + 1; i <= j; i++ {
-		s += math.Log(c[i] / c[i-1])
-	}
-	mean := s / float64(k)
-	for i := j - k + 1; i <= j; i++ {
-		d := math.Log(c[i]/c[i-1]) - mean
-		ss += d * d
-	}
-	return math.Sqrt(ss/float64(k-1)) * math.Sqrt(float64(k))
+	return sampleStd(logRet[j-k+1:j+1]) * math.Sqrt(float64(k))
 }
 
 func sum(x []float64) float64 {

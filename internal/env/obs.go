@@ -33,9 +33,11 @@ func (e *Env) write(obs []float32, mask []bool, L int) {
 	}
 	st := &e.st
 	m := e.market
+	// Fixed-size array assignments: the compiler moves 44 bytes inline instead of calling
+	// memmove 20 times (the copy was half of a step's time).
+	src := m[(L-(WindowBars-1))*MarketDim : (L+1)*MarketDim]
 	for k := range WindowBars {
-		j := L - (WindowBars - 1) + k
-		copy(obs[k*BarFeatures:(k+1)*BarFeatures], m[j*MarketDim+marketWindowOff:j*MarketDim+marketWindowOff+BarFeatures])
+		*(*[BarFeatures]float32)(obs[k*BarFeatures:]) = *(*[BarFeatures]float32)(src[k*MarketDim+marketWindowOff:])
 	}
 
 	cL := e.close[L]
