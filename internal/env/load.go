@@ -34,7 +34,7 @@ func Load(path string, inst Instrument, cfg Config) (*Dataset, error) {
 // Read is Load for an already open reader; name is used in errors and as Dataset.Source.
 // It reads cfg.DataTZ (zone of naive timestamps), cfg.RepairDiv100 and cfg.WarmupBars.
 func Read(r io.Reader, name string, inst Instrument, cfg Config) (*Dataset, error) {
-	l, err := newLoader(name, inst, cfg, 1)
+	l, err := newLoader(name, inst, cfg, stopAtFirst)
 	if err != nil {
 		return nil, err
 	}
@@ -60,10 +60,11 @@ type loader struct {
 	dataZone *zoneCache // zone of naive timestamps
 	exZone   *zoneCache // the instrument's zone
 
-	limit int     // stop after this many errors; 0 means no limit
-	errs  []error // the first limit errors, each a *ParseError
-	total int     // errors found, listed or not
-	fatal bool    // the CSV reader cannot go on
+	limit     int     // list at most this many errors; 0 means no limit
+	stopFirst bool    // stop reading at the first error (Read)
+	errs      []error // the first limit errors, each a *ParseError
+	total     int     // errors found, listed or not
+	fatal     bool    // the CSV reader cannot go on
 
 	idx   [numCols]int    // field index of each column
 	order [numCols]int    // the columns in field order, so a row's first error is its leftmost
@@ -91,6 +92,11 @@ type loader struct {
 	runClose                   float64
 }
 
+// stopAtFirst as newLoader's limit makes the loader stop at the first error, as Read does.
+const stopAtFirst = -1
+
+// newLoader returns a loader that lists at most limit errors (0: all; stopAtFirst: one, and
+// stop reading there).
 func newLoader(name string, inst Instrument, cfg Config, limit int) (*loader, error) {
 	if inst.Zone == nil || len(inst.DataSession) == 0 {
 		return nil, fmt.Errorf("env: instrument %q has no zone or data session (use BuiltinInstrument or InstrumentSpec.NewInstrument)", inst.Symbol)
@@ -99,14 +105,18 @@ func newLoader(name string, inst Instrument, cfg Config, limit int) (*loader, er
 	if err != nil {
 		return nil, fmt.Errorf("env: data_tz: %w", err)
 	}
-	if limit < 0 {
+	stopFirst := limit == stopAtFirst
+	switch {
+	case stopFirst:
+		limit = 1
+	case limit < 0:
 		limit = 0
 	}
 	const guess = 4096 // rows; append grows it
 	return &loader{
 		name: name, inst: inst, repair: cfg.RepairDiv100,
 		dataZone: newZoneCache(dz), exZone: newZoneCache(inst.Zone),
-		limit: limit,
+		limit: limit, stopFirst: stopFirst,
 		bars: Bars{
 			Time: make([]int64, 0, guess), Open: make([]float64, 0, guess), High: make([]float64, 0, guess),
 			Low: make([]float64, 0, guess), Close: make([]float64, 0, guess), Volume: make([]float64, 0, guess),
@@ -122,8 +132,8 @@ func (l *loader) fail(line, col int, err error) {
 	}
 }
 
-// stopped reports whether reading must end: a limit of 1 is Read's stop-at-first-error.
-func (l *loader) stopped() bool { return l.fatal || (l.limit == 1 && l.total > 0) }
+// stopped reports whether reading must end.
+func (l *loader) stopped() bool { return l.fatal || (l.stopFirst && l.total > 0) }
 
 func (l *loader) read(r io.Reader) {
 	cr := csv.NewReader(r)

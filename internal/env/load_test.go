@@ -516,7 +516,7 @@ func BenchmarkParse(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		l, err := newLoader("year.csv", in, cfg, 1)
+		l, err := newLoader("year.csv", in, cfg, stopAtFirst)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -598,4 +598,16 @@ func TestReadTestdata(t *testing.T) {
 			t.Errorf("Load: %v, want the first error %v", rerr, errs[0])
 		}
 	})
+}
+
+// A limit of 1 still reads the whole file and counts what it leaves out.
+func TestValidateLimitOne(t *testing.T) {
+	errs, _, err := ValidateFile(filepath.Join("testdata", "defects.csv"), nq(t), testConfig(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var om *OmittedError
+	if len(errs) != 2 || !errors.Is(errs[0], ErrBadNumber) || !errors.As(errs[1], &om) || om.Count != 6 {
+		t.Errorf("got %v, want the line 3 error and \"and 6 more errors\"", errs)
+	}
 }

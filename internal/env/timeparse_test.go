@@ -64,7 +64,7 @@ func TestParseTimeRejects(t *testing.T) {
 
 // The loader wraps every time error in ErrBadTime.
 func TestParseTimeWrapped(t *testing.T) {
-	l, err := newLoader("f", nq(t), testConfig(), 1)
+	l, err := newLoader("f", nq(t), testConfig(), stopAtFirst)
 	if err != nil {
 		t.Fatal(err)
 	}

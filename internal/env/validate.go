@@ -32,9 +32,9 @@ func (w Warning) String() string {
 }
 
 // ValidateFile checks a bar file completely instead of stopping at the first defect (the
-// `data validate` command). errs lists, in file order, at most max errors, each a
+// `data validate` command). errs lists, in file order, at most limit errors, each a
 // *ParseError with its line and column; when more were found, one *OmittedError ("and N
-// more errors") follows them. max <= 0 lists every error. A file that cannot be opened
+// more errors") follows them. limit <= 0 lists every error. A file that cannot be opened
 // gives one *ParseError wrapping ErrRead. warnings are those of the valid bars. err is
 // non-nil only for a configuration problem (cfg.DataTZ, an instrument without zone), never
 // for a defect of the file.
@@ -42,21 +42,21 @@ func (w Warning) String() string {
 // After a CSV syntax error, a missing or duplicated column, the file cannot be read further
 // and that error is the last one. The too-few-bars check runs only on a file without other
 // errors.
-func ValidateFile(path string, inst Instrument, cfg Config, max int) (errs []error, warnings []Warning, err error) {
+func ValidateFile(path string, inst Instrument, cfg Config, limit int) (errs []error, warnings []Warning, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		if _, cerr := newLoader(path, inst, cfg, max); cerr != nil {
+		if _, cerr := newLoader(path, inst, cfg, 0); cerr != nil {
 			return nil, nil, cerr
 		}
 		return []error{&ParseError{File: path, Err: fmt.Errorf("%w: %w", ErrRead, err)}}, nil, nil
 	}
 	defer f.Close()
-	return ValidateReader(f, path, inst, cfg, max)
+	return ValidateReader(f, path, inst, cfg, limit)
 }
 
 // ValidateReader is ValidateFile for an open reader; name is used in errors.
-func ValidateReader(r io.Reader, name string, inst Instrument, cfg Config, max int) (errs []error, warnings []Warning, err error) {
-	l, err := newLoader(name, inst, cfg, max)
+func ValidateReader(r io.Reader, name string, inst Instrument, cfg Config, limit int) (errs []error, warnings []Warning, err error) {
+	l, err := newLoader(name, inst, cfg, max(limit, 0))
 	if err != nil {
 		return nil, nil, err
 	}
