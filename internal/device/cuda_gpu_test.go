@@ -10,6 +10,12 @@ func openCUDATest(t *testing.T) *Engine {
 	return open(t, CUDA(0))
 }
 
+// openCUDABench is openCUDATest for benchmarks.
+func openCUDABench(b *testing.B) *Engine {
+	b.Helper()
+	return open(b, CUDA(0))
+}
+
 // TestCUDAAvailable: in a cuda build CUDA is built in, auto means cuda:0, and the driver's
 // GPUs are listed after the CPU.
 func TestCUDAAvailable(t *testing.T) {

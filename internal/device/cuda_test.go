@@ -647,3 +647,103 @@ func TestCUDAAdamMatchesHost(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCUDAGemm times the GEMM kernel at the policy's shapes (those of BenchmarkGemm,
+// the host engine's), each iteration waiting for the kernel.
+func BenchmarkCUDAGemm(b *testing.B) {
+	gpu := openCUDABench(b)
+	r := cudaRand(12)
+	for _, s := range []struct {
+		m, k, n int
+		ta      bool
+	}{
+		{256, 261, 228, false},
+		{256, 228, 512, false},
+		{2048, 512, 256, false},
+		{512, 2048, 256, true},
+	} {
+		name := fmt.Sprintf("%dx%dx%d", s.m, s.k, s.n)
+		if s.ta {
+			name += "_transA"
+		}
+		b.Run(name, func(b *testing.B) {
+			x := benchBuf(b, gpu, cudaRandSlice(r, s.m*s.k, -1, 1))
+			w := benchBuf(b, gpu, cudaRandSlice(r, s.k*s.n, -1, 1))
+			y := benchBuf(b, gpu, make([]float32, s.m*s.n))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := gpu.Gemm(s.ta, false, s.m, s.n, s.k, 1, x, w, 0, y); err != nil {
+					b.Fatal(err)
+				}
+				if err := gpu.Sync(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(2*float64(s.m)*float64(s.n)*float64(s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkCUDAPPOLoss times the loss kernel on a minibatch of 256 over 6 actions; the
+// call includes its status read-back, so it waits for the kernel.
+func BenchmarkCUDAPPOLoss(b *testing.B) {
+	gpu := openCUDABench(b)
+	const rows, cols = 256, 6
+	r := cudaRand(13)
+	mask := make([]float32, rows*cols)
+	for i := range mask {
+		mask[i] = 1
+	}
+	acts := make([]float32, rows)
+	for i := range acts {
+		acts[i] = float32(r.IntN(cols))
+	}
+	in := PPOLossIn{
+		Logits: benchBuf(b, gpu, cudaRandSlice(r, rows*cols, -2, 2)), Mask: benchBuf(b, gpu, mask),
+		Values: benchBuf(b, gpu, cudaRandSlice(r, rows, -1, 1)), Actions: benchBuf(b, gpu, acts),
+		OldLogp: benchBuf(b, gpu, cudaRandSlice(r, rows, -2, -1)), Adv: benchBuf(b, gpu, cudaRandSlice(r, rows, -1, 1)),
+		Returns: benchBuf(b, gpu, cudaRandSlice(r, rows, -1, 1)),
+	}
+	out := PPOLossOut{DLogits: benchBuf(b, gpu, make([]float32, rows*cols)),
+		DValues: benchBuf(b, gpu, make([]float32, rows)), Terms: benchBuf(b, gpu, make([]float32, rows*PPOTerms))}
+	p := PPOParams{ClipRange: 0.2, EntCoef: 0.01, VfCoef: 0.5}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := gpu.PPOLoss(out, in, rows, cols, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCUDAAdam times one Adam step over the adapter's weight (261 x 228).
+func BenchmarkCUDAAdam(b *testing.B) {
+	gpu := openCUDABench(b)
+	const n = 261 * 228
+	r := cudaRand(14)
+	param, grad := benchBuf(b, gpu, cudaRandSlice(r, n, -1, 1)), benchBuf(b, gpu, cudaRandSlice(r, n, -1, 1))
+	m, v := benchBuf(b, gpu, make([]float32, n)), benchBuf(b, gpu, make([]float32, n))
+	p := AdamParams{LR: 3e-4, Beta1: 0.9, Beta2: 0.999, Eps: 1e-5, Step: 1, GradScale: 1}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := gpu.Adam(param, grad, m, v, n, p); err != nil {
+			b.Fatal(err)
+		}
+		if err := gpu.Sync(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchBuf uploads x to a new buffer on e, freed when the benchmark ends.
+func benchBuf(b *testing.B, e *Engine, x []float32) *Buffer {
+	b.Helper()
+	buf, err := e.Alloc(len(x))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Free(buf) })
+	if err := e.Upload(buf, x); err != nil {
+		b.Fatal(err)
+	}
+	return buf
+}

@@ -12,7 +12,7 @@ import (
 // registered for the duration of each test, and the networks are smaller than the
 // specification's (the emulator runs each CUDA thread as a POSIX thread).
 func init() {
-	cudaTestSetup = func(t *testing.T) {
+	cudaTestSetup = func(t testing.TB) {
 		restore, err := device.UseCUDAEmulator(0)
 		if err != nil {
 			t.Fatalf("emulated cuda:0: %v", err)

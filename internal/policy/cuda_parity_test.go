@@ -18,14 +18,14 @@ import (
 
 // cudaTestSetup prepares cuda:0 for a test (the emulator build registers its engine);
 // nil on a GPU build, where cuda:0 is the real GPU.
-var cudaTestSetup func(t *testing.T)
+var cudaTestSetup func(t testing.TB)
 
 // cudaTestConfigs returns the Phase 3 and Phase 2 networks the parity tests use: the
 // specification's on a GPU. The emulator build swaps in smaller ones (still wider than a
 // GEMM tile, with remainders), since it runs every CUDA thread as a POSIX thread.
 var cudaTestConfigs = func() (phase3, phase2 Config) { return DefaultConfig(), Phase2Config() }
 
-func cudaUse(t *testing.T) device.Device {
+func cudaUse(t testing.TB) device.Device {
 	t.Helper()
 	if cudaTestSetup != nil {
 		cudaTestSetup(t)
@@ -278,5 +278,54 @@ func TestCUDAAdapterTakesHostObservations(t *testing.T) {
 		if !cudaNear(float64(g[i]), float64(c[i])) {
 			t.Fatalf("output[%d] = %v on the GPU, want %v (cpu)", i, g[i], c[i])
 		}
+	}
+}
+
+// BenchmarkCUDAUpdate is BenchmarkUpdate on cuda:0: one full minibatch update of the
+// default network (forward, loss, backward, gradient-norm clip, Adam), the minibatch
+// copied from host memory each time, the gradient norm read back (which waits for the GPU).
+func BenchmarkCUDAUpdate(b *testing.B) {
+	dev := cudaUse(b)
+	for _, rows := range []int{64, 256, 2048} {
+		b.Run(fmt.Sprintf("%s/minibatch=%d", backendName(dev), rows), func(b *testing.B) {
+			p := benchPolicy(b, dev)
+			mb := randomMinibatch(b, p, newRNG(4), rows)
+			hp := defaultHP()
+			if _, err := p.Update(mb, hp); err != nil { // buffers, Adam state
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := p.Update(mb, hp); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCUDAAct is BenchmarkAct on cuda:0: the rollout pass at n_envs-sized batches,
+// observations up and logits, log-probs and values down on every call.
+func BenchmarkCUDAAct(b *testing.B) {
+	dev := cudaUse(b)
+	for _, rows := range []int{1, 8, 16} {
+		b.Run(fmt.Sprintf("%s/batch=%d", backendName(dev), rows), func(b *testing.B) {
+			p := benchPolicy(b, dev)
+			rng := newRNG(3)
+			obs := randomObs(rng, rows, p.cfg.ObsDim)
+			masks := randomMasks(rng, rows, p.cfg.NumActions)
+			out := &ActResult{Actions: make([]int32, rows), Values: make([]float32, rows), LogProbs: make([]float32, rows)}
+			if err := p.Act(obs, masks, rows, false, rng, out); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := p.Act(obs, masks, rows, false, rng, out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
