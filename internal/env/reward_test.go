@@ -42,8 +42,13 @@ func TestShapedReward(t *testing.T) {
 			t.Errorf("pnl step %d: reward %v, want %v", i, steps[i].Reward, w)
 		}
 	}
-	if ep := steps[len(steps)-1].Info; ep.EpisodeTrades != 1 || ep.EpisodeWins != 1 || math.Abs(ep.EpisodeReward-0.05) > 1e-12 {
-		t.Errorf("episode totals: %d trades, %d wins, reward %v; want 1, 1, 0.05", ep.EpisodeTrades, ep.EpisodeWins, ep.EpisodeReward)
+	// Marked equity 50,000 -> 50,012.50 -> 50,052.50 -> 50,005 (then flat): the largest fall
+	// from a peak is 47.50.
+	ep := steps[len(steps)-1].Info
+	if ep.EpisodeTrades != 1 || ep.EpisodeWins != 1 || math.Abs(ep.EpisodeReward-0.05) > 1e-12 ||
+		ep.EpisodeMaxDD != 47.5 || ep.EpisodePnL != 5 || ep.EpisodeLength != len(steps) {
+		t.Errorf("episode totals: %d trades, %d wins, reward %v, max drawdown %v, P&L %v, length %d; want 1, 1, 0.05, 47.5, 5, %d",
+			ep.EpisodeTrades, ep.EpisodeWins, ep.EpisodeReward, ep.EpisodeMaxDD, ep.EpisodePnL, ep.EpisodeLength, len(steps))
 	}
 }
 
