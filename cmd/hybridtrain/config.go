@@ -1,0 +1,696 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
+
+	"hybridtrain/internal/env"
+	"hybridtrain/internal/policy"
+	"hybridtrain/internal/ppo"
+)
+
+// Configuration layers, highest first: flags > HYBRIDTRAIN_<KEY> environment variables >
+// the config file (--config FILE, else ./hybridtrain.yaml when present) > the test overlay
+// (configs/test.yaml, with --test and in `hybridtrain test`) > the phase defaults
+// (configs/phase3.yaml; with phase 2, configs/phase2.yaml on top of it).
+//
+// viper does the merge: the files go into its config layer in order (lowest first, maps
+// merged key by key, so instruments merge field by field), the environment variables and
+// the flags are bound to their keys. The values are then read back key by key and converted
+// strictly by the table of keys (keys.go); nothing outside this file calls viper.
+
+// localConfigFile is read when --config is not given (except by `test`).
+const localConfigFile = "hybridtrain.yaml"
+
+// Names of the embedded layers.
+const (
+	phase3File = "phase3.yaml"
+	phase2File = "phase2.yaml"
+	testFile   = "test.yaml"
+)
+
+// configRequest says which layers a command uses.
+type configRequest struct {
+	flags       *pflag.FlagSet // the command's flags; key flags are looked up by name
+	configFile  string         // --config; "" = ./hybridtrain.yaml if present (unless ignoreLocal)
+	testMode    bool           // apply configs/test.yaml
+	ignoreLocal bool           // `test` reads ./hybridtrain.yaml only when --config names it
+	checkpoint  *configLayer   // eval: the checkpoint's resolved configuration, above the overlay
+}
+
+// configLayer is one parsed configuration file.
+type configLayer struct {
+	name   string         // as shown in messages: a path, or "configs/test.yaml (built in)"
+	values map[string]any // top-level keys as written
+}
+
+// has reports whether the layer sets key (a top-level key or instruments.SYM.field).
+func (l configLayer) has(key string) bool {
+	if l.values == nil {
+		return false
+	}
+	parts := strings.SplitN(key, ".", 3)
+	v, ok := l.values[parts[0]]
+	if !ok || len(parts) == 1 {
+		return ok
+	}
+	syms, _ := v.(map[string]any)
+	for sym, fields := range syms {
+		if strings.EqualFold(sym, parts[1]) {
+			if len(parts) == 2 {
+				return true
+			}
+			fm, _ := fields.(map[string]any)
+			_, ok := fm[parts[2]]
+			return ok
+		}
+	}
+	return false
+}
+
+// configError is a usage or configuration error (exit code 2).
+type configError struct{ err error }
+
+func (e *configError) Error() string { return e.err.Error() }
+func (e *configError) Unwrap() error { return e.err }
+
+func configErrorf(format string, a ...any) error {
+	return &configError{fmt.Errorf(format, a...)}
+}
+
+// resolved is the outcome of loading the configuration.
+type resolved struct {
+	settings *settings
+	layers   []configLayer // lowest first
+	warnings []string      // e.g. unknown HYBRIDTRAIN_* variables
+}
+
+// loadSettings applies the layers and validates every value. fsys holds the embedded
+// configs/*.yaml files (configs.FS; tests pass their own).
+func loadSettings(fsys fs.FS, req configRequest) (*resolved, error) {
+	keys := configKeys()
+	base, err := readEmbedded(fsys, phase3File, keys)
+	if err != nil {
+		return nil, err
+	}
+	var upper []configLayer
+	if req.testMode {
+		l, err := readEmbedded(fsys, testFile, keys)
+		if err != nil {
+			return nil, err
+		}
+		upper = append(upper, l)
+	}
+	if req.checkpoint != nil {
+		upper = append(upper, *req.checkpoint)
+	}
+	if user, err := readUserFile(req, keys); err != nil {
+		return nil, err
+	} else if user != nil {
+		upper = append(upper, *user)
+	}
+
+	// The phase picks the bottom layer, so it is resolved first from the layers above.
+	layers := append([]configLayer{base}, upper...)
+	v, err := newViper(layers, keys, req.flags)
+	if err != nil {
+		return nil, err
+	}
+	var probe settings
+	phaseKey, _ := lookupKey(keys, "phase")
+	if err := applyKey(&probe, phaseKey, v, layers, req.flags); err != nil {
+		return nil, err
+	}
+	if probe.Phase == 2 {
+		p2, err := readEmbedded(fsys, phase2File, keys)
+		if err != nil {
+			return nil, err
+		}
+		layers = append([]configLayer{base, p2}, upper...)
+		if v, err = newViper(layers, keys, req.flags); err != nil {
+			return nil, err
+		}
+	}
+
+	s := &settings{sources: map[string]string{}, Env: env.DefaultConfig(), PPO: ppo.DefaultConfig(), Policy: policy.DefaultConfig()}
+	for _, k := range keys {
+		if k.Type == typeInstruments {
+			continue
+		}
+		if err := applyKey(s, k, v, layers, req.flags); err != nil {
+			return nil, err
+		}
+		if src := sourceOf(k, layers, req.flags); src != layers[0].name {
+			s.sources[k.Name] = src
+		}
+	}
+	if s.Phase == 2 {
+		s.Policy.ObsDim = s.Policy.BaseDim // no adapter: the base network sees the 228 features
+	}
+	if s.Instruments, err = readInstruments(v, layers); err != nil {
+		return nil, err
+	}
+	if err := validateSettings(s); err != nil {
+		return nil, err
+	}
+	return &resolved{settings: s, layers: layers, warnings: unknownEnvWarnings(keys)}, nil
+}
+
+// newViper builds a local viper (never the global one) with the file layers merged in
+// order and the environment variables and flags bound to their keys.
+func newViper(layers []configLayer, keys []configKey, flags *pflag.FlagSet) (*viper.Viper, error) {
+	v := viper.New()
+	v.SetConfigType("yaml")
+	for _, l := range layers {
+		// viper keeps (and lower-cases) the maps it merges: give it a copy.
+		if err := v.MergeConfigMap(deepCopy(l.values).(map[string]any)); err != nil {
+			return nil, configErrorf("config: %s: %w", l.name, err)
+		}
+	}
+	for _, k := range keys {
+		if k.Type == typeInstruments {
+			continue // files only
+		}
+		if err := v.BindEnv(k.Name, k.EnvVar()); err != nil {
+			return nil, fmt.Errorf("config: bind %s: %w", k.EnvVar(), err)
+		}
+		if k.Flag == "" || flags == nil {
+			continue
+		}
+		if f := flags.Lookup(k.Flag); f != nil {
+			if err := v.BindPFlag(k.Name, f); err != nil {
+				return nil, fmt.Errorf("config: bind --%s: %w", k.Flag, err)
+			}
+		}
+	}
+	return v, nil
+}
+
+// applyKey reads key k from v, converts and checks it, and names the key and the layer it
+// came from when the value is wrong.
+func applyKey(s *settings, k configKey, v *viper.Viper, layers []configLayer, flags *pflag.FlagSet) error {
+	raw := v.Get(k.Name)
+	if raw == nil {
+		return configErrorf("config: %s: no value in any layer (%s must set it)", k.Name, layers[0].name)
+	}
+	if err := k.apply(s, raw); err != nil {
+		return configErrorf("config: %s: %w (from %s)", k.Name, err, sourceOf(k, layers, flags))
+	}
+	return nil
+}
+
+// sourceOf names the layer that gives k its value, with the precedence viper applies.
+func sourceOf(k configKey, layers []configLayer, flags *pflag.FlagSet) string {
+	if k.Flag != "" && flags != nil {
+		if f := flags.Lookup(k.Flag); f != nil && f.Changed {
+			return "--" + k.Flag
+		}
+	}
+	if val, ok := os.LookupEnv(k.EnvVar()); ok && val != "" {
+		return "$" + k.EnvVar()
+	}
+	for i := len(layers) - 1; i >= 0; i-- {
+		if layers[i].has(k.Name) {
+			return layers[i].name
+		}
+	}
+	return layers[0].name
+}
+
+// checkpointLayer makes a layer of the resolved configuration a checkpoint recorded in its
+// metadata (the map train passes as ppo.Setup.Config, read back from JSON). Keys this
+// version does not know are dropped: the layer describes a past run, not a file to fix.
+func checkpointLayer(dir string, cfg any) *configLayer {
+	m, ok := cfg.(map[string]any)
+	if !ok {
+		return nil
+	}
+	l := &configLayer{name: dir + " (the checkpoint's configuration)", values: map[string]any{}}
+	for _, k := range configKeys() {
+		if v, ok := m[k.Name]; ok && v != nil {
+			l.values[k.Name] = v
+		}
+	}
+	if inst, ok := l.values[instrumentsKey].(map[string]any); ok {
+		clean := map[string]any{}
+		for sym, fields := range inst {
+			fm, ok := fields.(map[string]any)
+			if !ok || !validSymbol(sym) {
+				continue
+			}
+			kept := map[string]any{}
+			for _, f := range instrumentFields {
+				if v, ok := fm[f]; ok {
+					kept[f] = v
+				}
+			}
+			clean[sym] = kept
+		}
+		l.values[instrumentsKey] = clean
+	} else {
+		delete(l.values, instrumentsKey)
+	}
+	return l
+}
+
+// readEmbedded parses one of the compiled-in layers.
+func readEmbedded(fsys fs.FS, name string, keys []configKey) (configLayer, error) {
+	data, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return configLayer{}, fmt.Errorf("config: built-in %s: %w", name, err)
+	}
+	return parseLayer("configs/"+name+" (built in)", data, keys)
+}
+
+// readUserFile reads --config, else ./hybridtrain.yaml if it exists (and the command reads
+// it); nil when there is none.
+func readUserFile(req configRequest, keys []configKey) (*configLayer, error) {
+	path := req.configFile
+	if path == "" {
+		if req.ignoreLocal {
+			return nil, nil
+		}
+		if _, err := os.Stat(localConfigFile); err != nil {
+			return nil, nil
+		}
+		path = localConfigFile
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, configErrorf("config: --config %s: no such file", path)
+		}
+		return nil, configErrorf("config: --config %s: %w", path, err)
+	}
+	l, err := parseLayer(path, data, keys)
+	if err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// parseLayer parses a YAML configuration file and rejects unknown keys (also the fields of
+// custom instruments), naming the file and line and suggesting the closest known key.
+func parseLayer(name string, data []byte, keys []configKey) (configLayer, error) {
+	l := configLayer{name: name, values: map[string]any{}}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return l, nil // an empty file sets nothing
+		}
+		return l, configErrorf("config: %s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return l, nil
+	}
+	if root.Kind != yaml.MappingNode {
+		return l, configErrorf("config: %s:%d: want a mapping of key: value lines", name, root.Line)
+	}
+	known := make([]string, 0, len(keys))
+	for _, k := range keys {
+		known = append(known, k.Name)
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		kn, vn := root.Content[i], root.Content[i+1]
+		if !slices.Contains(known, kn.Value) {
+			return l, configErrorf("config: %s:%d: unknown key %q%s", name, kn.Line, kn.Value, suggest(kn.Value, known))
+		}
+		if kn.Value == instrumentsKey {
+			if err := checkInstrumentsNode(name, vn); err != nil {
+				return l, err
+			}
+		}
+	}
+	if err := root.Decode(&l.values); err != nil {
+		return l, configErrorf("config: %s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if l.values == nil {
+		l.values = map[string]any{}
+	}
+	if inst, ok := l.values[instrumentsKey]; ok && inst == nil {
+		l.values[instrumentsKey] = map[string]any{}
+	}
+	return l, nil
+}
+
+// checkInstrumentsNode checks that instruments is a mapping of symbol -> mapping of known
+// instrument fields.
+func checkInstrumentsNode(file string, n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return configErrorf("config: %s:%d: instruments: want a mapping of symbol -> instrument", file, n.Line)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		sym, spec := n.Content[i], n.Content[i+1]
+		if !validSymbol(sym.Value) {
+			return configErrorf("config: %s:%d: instruments: symbol %q: want letters and digits, starting with a letter", file, sym.Line, sym.Value)
+		}
+		if spec.Kind != yaml.MappingNode {
+			return configErrorf("config: %s:%d: instruments.%s: want a mapping of instrument keys (%s)", file, spec.Line, sym.Value, strings.Join(instrumentFields, ", "))
+		}
+		for j := 0; j+1 < len(spec.Content); j += 2 {
+			f := spec.Content[j]
+			if !slices.Contains(instrumentFields, f.Value) {
+				return configErrorf("config: %s:%d: unknown key \"instruments.%s.%s\"%s", file, f.Line, sym.Value, f.Value, suggest(f.Value, instrumentFields))
+			}
+		}
+	}
+	return nil
+}
+
+// validSymbol accepts symbols such as NQ, M2K or 6E... written with a letter first.
+func validSymbol(s string) bool {
+	if s == "" || len(s) > 16 {
+		return false
+	}
+	for i, r := range s {
+		isLetter := r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z'
+		if !isLetter && (i == 0 || r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// readInstruments reads every instruments.SYM.field leaf from v (so that each field takes
+// the highest layer that sets it) into specs. A built-in symbol starts from its built-in
+// specification, so a file may override only its commission; a new symbol must give every
+// field.
+func readInstruments(v *viper.Viper, layers []configLayer) (map[string]env.InstrumentSpec, error) {
+	fields := map[string]map[string]any{} // upper-case symbol -> field -> raw
+	for _, key := range v.AllKeys() {
+		parts := strings.Split(key, ".")
+		if len(parts) != 3 || parts[0] != instrumentsKey {
+			continue
+		}
+		sym := strings.ToUpper(parts[1])
+		if fields[sym] == nil {
+			fields[sym] = map[string]any{}
+		}
+		fields[sym][parts[2]] = v.Get(key)
+	}
+	syms := make([]string, 0, len(fields))
+	for sym := range fields {
+		syms = append(syms, sym)
+	}
+	sort.Strings(syms)
+	out := make(map[string]env.InstrumentSpec, len(syms))
+	for _, sym := range syms {
+		spec, builtin := builtinSpec(sym)
+		where := func(field string) string {
+			key := instrumentsKey + "." + sym + "." + field
+			for i := len(layers) - 1; i >= 0; i-- {
+				if layers[i].has(key) {
+					return layers[i].name
+				}
+			}
+			return "?"
+		}
+		if !builtin {
+			for _, f := range instrumentFields {
+				if _, ok := fields[sym][f]; !ok {
+					return nil, configErrorf("config: instruments.%s: missing key %s (a new instrument gives all of %s; in %s)",
+						sym, f, strings.Join(instrumentFields, ", "), where(firstKey(fields[sym])))
+				}
+			}
+		}
+		for _, f := range instrumentFields {
+			raw, ok := fields[sym][f]
+			if !ok {
+				continue
+			}
+			if err := setInstrumentField(&spec, f, raw); err != nil {
+				return nil, configErrorf("config: instruments.%s.%s: %w (in %s)", sym, f, err, where(f))
+			}
+		}
+		if _, err := spec.NewInstrument(sym); err != nil {
+			return nil, &configError{fmt.Errorf("config: %w", err)}
+		}
+		out[sym] = spec
+	}
+	return out, nil
+}
+
+func firstKey(m map[string]any) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if len(keys) == 0 {
+		return ""
+	}
+	return keys[0]
+}
+
+// setInstrumentField converts one raw instrument field into spec.
+func setInstrumentField(spec *env.InstrumentSpec, field string, raw any) error {
+	var err error
+	switch field {
+	case "point_value":
+		spec.PointValue, err = positive(raw)
+	case "tick_size":
+		spec.TickSize, err = positive(raw)
+	case "typical_price":
+		spec.TypicalPrice, err = positive(raw)
+	case "commission_per_side":
+		spec.CommissionPerSide, err = toFloat(raw)
+		if err == nil && spec.CommissionPerSide < 0 {
+			err = fmt.Errorf("want a number >= 0, got %s", fmtFloat(spec.CommissionPerSide))
+		}
+	case "slippage_ticks":
+		var n int64
+		n, err = toInt64(raw)
+		if err == nil && n < 0 {
+			err = fmt.Errorf("want an integer >= 0, got %d", n)
+		}
+		spec.SlippageTicks = int(n)
+	case "timezone":
+		spec.Timezone, err = toString(raw)
+	case "entry_start":
+		spec.EntryStart, err = toString(raw)
+	case "flatten_time":
+		spec.FlattenTime, err = toString(raw)
+	case "data_session":
+		spec.DataSession, err = toStrings(raw)
+	}
+	return err
+}
+
+func positive(raw any) (float64, error) {
+	x, err := toFloat(raw)
+	if err == nil && !(x > 0) {
+		err = fmt.Errorf("want a number > 0, got %s", fmtFloat(x))
+	}
+	return x, err
+}
+
+func toString(raw any) (string, error) {
+	s, ok := raw.(string)
+	if !ok {
+		return "", fmt.Errorf("want a string such as \"09:30\", got %v", describeRaw(raw))
+	}
+	return strings.TrimSpace(s), nil
+}
+
+// toStrings reads a list of strings; a single string is a list of one.
+func toStrings(raw any) ([]string, error) {
+	switch v := raw.(type) {
+	case string:
+		return []string{strings.TrimSpace(v)}, nil
+	case []any:
+		out := make([]string, len(v))
+		for i, it := range v {
+			s, ok := it.(string)
+			if !ok {
+				return nil, fmt.Errorf("want a list of \"HH:MM-HH:MM\" ranges, got %v at position %d", describeRaw(it), i+1)
+			}
+			out[i] = strings.TrimSpace(s)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("want a list of \"HH:MM-HH:MM\" ranges, got %v", describeRaw(raw))
+}
+
+// builtinSpec returns the built-in instrument symbol as an InstrumentSpec, so that a file
+// can override some of its fields.
+func builtinSpec(symbol string) (env.InstrumentSpec, bool) {
+	in, ok := env.BuiltinInstrument(symbol)
+	if !ok {
+		return env.InstrumentSpec{}, false
+	}
+	spec := env.InstrumentSpec{
+		PointValue: in.PointValue, TickSize: in.TickSize, CommissionPerSide: in.CommissionPerSide,
+		SlippageTicks: in.SlippageTicks, TypicalPrice: in.TypicalPrice,
+		EntryStart: in.EntryStart.String(), FlattenTime: in.FlattenTime.String(),
+	}
+	if in.Zone != nil {
+		spec.Timezone = in.Zone.String()
+	}
+	for _, r := range in.DataSession {
+		spec.DataSession = append(spec.DataSession, r.String())
+	}
+	return spec, true
+}
+
+// validateSettings checks what one key alone cannot: relations between keys, the market,
+// and each package's own Validate.
+func validateSettings(s *settings) error {
+	src := s.source
+	if s.PPO.BatchSize > s.PPO.NEnvs*s.PPO.NSteps {
+		return configErrorf("config: batch_size: want at most n_envs x n_steps = %d x %d = %d, got %d (batch_size from %s, n_envs from %s, n_steps from %s)",
+			s.PPO.NEnvs, s.PPO.NSteps, s.PPO.NEnvs*s.PPO.NSteps, s.PPO.BatchSize, src("batch_size"), src("n_envs"), src("n_steps"))
+	}
+	if s.Market != "" {
+		if _, err := s.instrument(); err != nil {
+			return err
+		}
+	}
+	if err := s.Env.Validate(); err != nil {
+		return &configError{fmt.Errorf("config: %w", err)}
+	}
+	if err := s.PPO.Validate(); err != nil {
+		return &configError{fmt.Errorf("config: %w", err)}
+	}
+	if err := s.Policy.Validate(); err != nil {
+		return &configError{fmt.Errorf("config: %w", err)}
+	}
+	return nil
+}
+
+// knownMarkets lists the built-in symbols and then the custom ones, sorted.
+func (s *settings) knownMarkets() []string {
+	out := append([]string(nil), env.BuiltinSymbols()...)
+	var custom []string
+	for sym := range s.Instruments {
+		if !slices.Contains(out, sym) {
+			custom = append(custom, sym)
+		}
+	}
+	sort.Strings(custom)
+	return append(out, custom...)
+}
+
+// instrument returns the market's instrument: its entry under instruments (built-in fields
+// overridden there included), else the built-in one; an unknown market is a config error
+// that names it.
+func (s *settings) instrument() (env.Instrument, error) {
+	return instrumentFor(s, s.Market)
+}
+
+func instrumentFor(s *settings, sym string) (env.Instrument, error) {
+	if spec, ok := s.Instruments[sym]; ok {
+		in, err := spec.NewInstrument(sym)
+		if err != nil {
+			return env.Instrument{}, &configError{fmt.Errorf("config: %w", err)}
+		}
+		return in, nil
+	}
+	if in, ok := env.BuiltinInstrument(sym); ok {
+		return in, nil
+	}
+	where := "--market"
+	if w, ok := s.sources["market"]; ok {
+		where = w
+	}
+	known := s.knownMarkets()
+	return env.Instrument{}, configErrorf("config: market: unknown market %q (from %s)%s; known: %s, or define it under instruments in a config file",
+		sym, where, suggest(sym, known), strings.Join(known, ", "))
+}
+
+// unknownEnvWarnings lists HYBRIDTRAIN_* variables that name no key: a typo there would
+// otherwise be silently ignored. HYBRIDTRAIN_SLOW (the slow-test switch) is not a key.
+func unknownEnvWarnings(keys []configKey) []string {
+	var names, warns []string
+	for _, k := range keys {
+		if k.Type != typeInstruments {
+			names = append(names, k.EnvVar())
+		}
+	}
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, envPrefix) || name == envPrefix+"SLOW" || slices.Contains(names, name) {
+			continue
+		}
+		warns = append(warns, fmt.Sprintf("warning: ignoring %s: no such configuration key%s", name, suggest(name, names)))
+	}
+	sort.Strings(warns)
+	return warns
+}
+
+// deepCopy copies nested maps and lists so that viper's merge cannot change a layer.
+func deepCopy(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(t))
+		for k, x := range t {
+			m[k] = deepCopy(x)
+		}
+		return m
+	case []any:
+		s := make([]any, len(t))
+		for i, x := range t {
+			s[i] = deepCopy(x)
+		}
+		return s
+	}
+	return v
+}
+
+// suggest returns ` (did you mean "x"?)` for the known name closest to name by edit
+// distance, or "" when nothing is reasonably close.
+func suggest(name string, known []string) string {
+	best, bestD := "", -1
+	lname := strings.ToLower(name)
+	for _, k := range known {
+		d := editDistance(lname, strings.ToLower(k))
+		if bestD < 0 || d < bestD {
+			best, bestD = k, d
+		}
+	}
+	// Beyond half the name's length the "closest" key is noise, unless the name is the
+	// start of the key (tick for tick_size).
+	if bestD < 0 || bestD > max(2, len(name)/2) && !(len(name) >= 3 && strings.HasPrefix(strings.ToLower(best), lname)) {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes; keys are ASCII).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"hybridtrain/internal/env"
+)
+
+// newDataCmd groups the bar-file commands: validate, info and synth.
+func newDataCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "data",
+		Short: "Check, describe or generate bar files",
+		Long: `Check, describe or generate 1-minute bar files (CSV; see docs/data.md).
+
+The instrument (its zone, data session and typical price) is --market, else the
+symbol a file name starts with (NQ_D1M.csv is NQ), else NQ. Custom instruments and
+data_tz come from --config FILE (else ./hybridtrain.yaml) and the environment.`,
+		Args: usageArgs(cobra.NoArgs),
+	}
+	cmd.AddCommand(newDataValidateCmd(a), newDataInfoCmd(a), newDataSynthCmd(a))
+	return cmd
+}
+
+// dataFlags are the flags the data commands share.
+type dataFlags struct {
+	configFile string
+	flags      *pflag.FlagSet
+}
+
+func (o *dataFlags) addFlags(a *app, fs *pflag.FlagSet) {
+	fs.StringVar(&o.configFile, "config", "", "config file (YAML) with instruments or data_tz; default ./hybridtrain.yaml when present")
+	addKeyFlags(fs, a.configs, "market")
+}
+
+// defaultDataMarket is the instrument of the data commands when neither --market nor the
+// file name gives one.
+const defaultDataMarket = "NQ"
+
+// dataSettings resolves the configuration and the instrument of a data command: --market,
+// else the symbol the file name starts with (NQ_D1M.csv), else NQ.
+func (o *dataFlags) dataSettings(a *app, path string) (*settings, env.Instrument, error) {
+	res, err := loadSettings(a.configs, configRequest{flags: o.flags, configFile: o.configFile})
+	if err != nil {
+		return nil, env.Instrument{}, err
+	}
+	a.warn(res.warnings)
+	s := res.settings
+	if s.Market == "" {
+		s.Market = marketFromFileName(path, s.knownMarkets())
+	}
+	inst, err := s.instrument()
+	return s, inst, err
+}
+
+// marketFromFileName returns the known symbol a file's base name starts with, followed by
+// "_" or "." (NQ_D1M.csv, es.csv), else defaultDataMarket.
+func marketFromFileName(path string, known []string) string {
+	base := strings.ToUpper(filepath.Base(path))
+	best := ""
+	for _, sym := range known {
+		if len(sym) > len(best) && strings.HasPrefix(base, sym) && len(base) > len(sym) && strings.ContainsRune("_.-", rune(base[len(sym)])) {
+			best = sym
+		}
+	}
+	if best == "" {
+		return defaultDataMarket
+	}
+	return best
+}
+
+// dataPathArg checks the PATH argument of validate and info: a missing file is a data
+// error (exit 3).
+func dataPathArg(path string) error {
+	if !fileExists(path) {
+		return dataErrorf("data: %s: no such file", path)
+	}
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"hybridtrain/internal/env"
+	"hybridtrain/internal/ppo"
+)
+
+// Splits eval can run on.
+const (
+	splitValidation = "validation"
+	splitTrain      = "train"
+	splitAll        = "all"
+)
+
+// evalOptions are eval's inputs. The evaluation report of issue 6 extends this struct (and
+// evalReport) with its own fields.
+type evalOptions struct {
+	runFlags
+	flags    *pflag.FlagSet
+	model    string // --model: checkpoint directory
+	split    string // --split
+	episodes int    // --episodes; 0 = every session of the split
+	asJSON   bool
+}
+
+func newEvalCmd(a *app) *cobra.Command {
+	opts := &evalOptions{}
+	cmd := &cobra.Command{
+		Use:   "eval --model DIR",
+		Short: "Evaluate a checkpoint on a split or a data file and print its metrics",
+		Long: `Evaluate a checkpoint: deterministic, masked actions with its frozen normaliser,
+one session per episode, raw reward. Prints mean and std reward, P&L, trades, win
+rate, max drawdown and masked actions taken (a table, or --json).
+
+The settings are the checkpoint's own (its resolved configuration) under the usual
+layers (config file, environment, flags); the data is --data, else the file the
+model trained on, else data/<MARKET>_D1M.csv, else the built-in synthetic bars.
+--split picks the sessions: validation (default), train or all.`,
+		Example: `  hybridtrain eval --model runs/phase3-NQ-20250101T000000Z/best
+  hybridtrain eval --model runs/x/final --data data/NQ_2025.csv --split all --json`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.flags = cmd.Flags()
+			return runEval(cmd.Context(), a, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.model, "model", "", "checkpoint directory (required)")
+	f.StringVar(&opts.split, "split", splitValidation, "sessions to evaluate: validation, train or all")
+	f.IntVar(&opts.episodes, "episodes", 0, "episodes (sessions, in order); 0 = every session of the split")
+	f.BoolVar(&opts.asJSON, "json", false, "machine-readable output")
+	opts.addFlags(f, false)
+	addKeyFlags(f, a.configs, "market", "data", "device")
+	return cmd
+}
+
+// evalReport is eval's output (--json as is).
+type evalReport struct {
+	Model     string `json:"model"`
+	Market    string `json:"market"`
+	Phase     int    `json:"phase"`
+	Timesteps int64  `json:"timesteps"`
+	Data      string `json:"data"`
+	Split     string `json:"split"`
+	Sessions  int    `json:"sessions"`
+
+	Episodes      int     `json:"episodes"`
+	MeanReward    float64 `json:"mean_reward"`
+	StdReward     float64 `json:"std_reward"`
+	MeanLength    float64 `json:"mean_ep_length"`
+	MeanPnL       float64 `json:"mean_pnl"`
+	Trades        int     `json:"trades"`
+	WinRate       float64 `json:"win_rate"`
+	MaxDrawdown   float64 `json:"max_drawdown"`
+	MaskedActions int64   `json:"masked_actions"`
+}
+
+func runEval(ctx context.Context, a *app, opts *evalOptions) error {
+	if !slices.Contains([]string{splitValidation, splitTrain, splitAll}, opts.split) {
+		return configErrorf("eval: --split: want validation, train or all, got %q", opts.split)
+	}
+	if opts.episodes < 0 {
+		return configErrorf("eval: --episodes: want an integer >= 0, got %d", opts.episodes)
+	}
+	if err := checkCheckpointDir("--model", opts.model); err != nil {
+		return err
+	}
+	model, err := ppo.LoadModel(opts.model)
+	if err != nil {
+		return err
+	}
+	res, err := loadSettings(a.configs, configRequest{
+		flags: opts.flags, configFile: opts.configFile,
+		checkpoint: checkpointLayer(opts.model, model.Meta.Config),
+	})
+	if err != nil {
+		return err
+	}
+	a.warn(res.warnings)
+	s := res.settings
+	if s.Market == "" {
+		s.Market = model.Meta.Market // a checkpoint whose metadata has no configuration
+	}
+	inst, err := s.instrument()
+	if err != nil {
+		return err
+	}
+	src, err := resolveData(s)
+	if err != nil {
+		return err
+	}
+	ds, err := loadData(src, inst, s.Env, a.stderr)
+	if err != nil {
+		return err
+	}
+	sessions := splitSessions(ds, s.Env.TrainFraction, opts.split)
+	if len(sessions) == 0 {
+		return dataErrorf("eval: %s has no %s sessions (train_fraction %g)", src, opts.split, s.Env.TrainFraction)
+	}
+	episodes := opts.episodes
+	if episodes == 0 {
+		episodes = len(sessions)
+	}
+	m, err := ppo.Evaluate(ctx, model, ds, sessions, s.Env, episodes)
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	rep := evalReport{
+		Model: opts.model, Market: inst.Symbol, Phase: model.Meta.Phase, Timesteps: model.Meta.Timesteps,
+		Data: src.String(), Split: opts.split, Sessions: len(sessions),
+		Episodes: m.Episodes, MeanReward: m.MeanReward, StdReward: m.StdReward, MeanLength: m.MeanLength,
+		MeanPnL: m.MeanPnL, Trades: m.Trades, WinRate: m.WinRate, MaxDrawdown: m.MaxDrawdown, MaskedActions: m.MaskedActions,
+	}
+	if opts.asJSON {
+		return writeJSON(a.stdout, rep)
+	}
+	printEvalReport(a, rep)
+	return nil
+}
+
+func printEvalReport(a *app, r evalReport) {
+	t := newTable(a.stdout)
+	t.row("model", r.Model)
+	t.row("market", fmt.Sprintf("%s (phase %d, %d timesteps)", r.Market, r.Phase, r.Timesteps))
+	t.row("data", r.Data)
+	t.row("split", fmt.Sprintf("%s (%s)", r.Split, plural(r.Sessions, "session", "sessions")))
+	t.row("episodes", fmt.Sprint(r.Episodes))
+	t.row("mean reward", fmt.Sprintf("%.4f", r.MeanReward))
+	t.row("std reward", fmt.Sprintf("%.4f", r.StdReward))
+	t.row("mean length", fmt.Sprintf("%.1f", r.MeanLength))
+	t.row("mean P&L", fmt.Sprintf("%.2f", r.MeanPnL))
+	t.row("trades", fmt.Sprint(r.Trades))
+	t.row("win rate", fmt.Sprintf("%.1f%%", 100*r.WinRate))
+	t.row("max drawdown", fmt.Sprintf("%.2f", r.MaxDrawdown))
+	t.row("masked actions", fmt.Sprint(r.MaskedActions))
+	t.flush()
+}
+
+// splitSessions returns the sessions of a split, in time order.
+func splitSessions(ds *env.Dataset, trainFraction float64, split string) []int {
+	train, val := ds.SplitSessions(trainFraction)
+	switch split {
+	case splitTrain:
+		return train
+	case splitAll:
+		return append(append([]int(nil), train...), val...)
+	}
+	return val
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// runFlags are the flags of train, test and eval that are not configuration keys.
+type runFlags struct {
+	configFile     string // --config
+	test           bool   // --test (train only)
+	nonInteractive bool   // --non-interactive
+}
+
+func (o *runFlags) addFlags(fs *pflag.FlagSet, withTest bool) {
+	fs.StringVar(&o.configFile, "config", "", "config file (YAML); default ./hybridtrain.yaml when present")
+	fs.BoolVar(&o.nonInteractive, "non-interactive", false, "never prompt or read stdin (also when CI is set or stdin/stderr is not a terminal)")
+	if withTest {
+		fs.BoolVar(&o.test, "test", false, "test mode: apply configs/test.yaml (50,000 timesteps, 2 envs, ...)")
+	}
+}
+
+// addKeyFlags registers the flags of the named configuration keys, typed by the key, with
+// the Phase 3 default shown in the help. Their values are read through viper
+// (config.go), which takes a flag only when the user set it.
+func addKeyFlags(fs *pflag.FlagSet, configs fsys, names ...string) {
+	defaults := embeddedDefaults(configs)
+	keys := configKeys()
+	for _, name := range names {
+		k, ok := lookupKey(keys, name)
+		if !ok || k.Flag == "" {
+			panic("cmd: no flag for key " + name) // a programming error, caught by TestFlags
+		}
+		usage := fmt.Sprintf("%s (key %s)", k.Doc, k.Name)
+		def := defaults[k.Name]
+		switch k.Type {
+		case typeInt:
+			n, _ := toInt64(def)
+			fs.Int64(k.Flag, n, usage)
+		case typeBool:
+			b, _ := toBool(def)
+			fs.Bool(k.Flag, b, usage)
+		default:
+			s, _ := def.(string)
+			fs.String(k.Flag, s, usage)
+		}
+	}
+}
+
+// fsys is the file system of the embedded configuration files.
+type fsys = fs.FS
+
+// embeddedDefaults returns the Phase 3 defaults as parsed values (empty on a broken file:
+// loading the configuration reports that error properly).
+func embeddedDefaults(configs fs.FS) map[string]any {
+	l, err := readEmbedded(configs, phase3File, configKeys())
+	if err != nil {
+		return map[string]any{}
+	}
+	return l.values
+}
+
+// keyFlagNames lists the flags of keys, for messages ("--market").
+func keyFlagNames(names ...string) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = "--" + strings.ReplaceAll(n, "_", "-")
+	}
+	return strings.Join(out, ", ")
+}

@@ -1,0 +1,558 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"hybridtrain/internal/device"
+	"hybridtrain/internal/env"
+	"hybridtrain/internal/policy"
+	"hybridtrain/internal/ppo"
+)
+
+// settings is a resolved configuration: the value of every key after the layers (flag >
+// environment > config file > test overlay > phase defaults) have been applied and checked.
+type settings struct {
+	Market string // upper-case symbol; "" when not given
+	Data   string // bar file; "" = data/<MARKET>_D1M.csv if present, else synthetic bars
+	Phase  int    // 3 or 2
+	Base   string // Phase 2 checkpoint directory to transfer from
+	Device string // auto, cpu, cuda or cuda:N, as given
+	Out    string // run directory
+	Resume string // checkpoint directory to resume from
+	Quiet  bool
+
+	Env    env.Config
+	PPO    ppo.Config
+	Policy policy.Config
+
+	// Instruments are the custom (or overridden built-in) instruments of the config files,
+	// by upper-case symbol.
+	Instruments map[string]env.InstrumentSpec
+
+	// synthetic forces the built-in synthetic bars (chosen at the market prompt) even when
+	// the market has a data file; it is not a key.
+	synthetic bool
+
+	// sources names the layer each key's value came from (for messages and the printed
+	// configuration); keys missing here come from the phase defaults.
+	sources map[string]string
+}
+
+// Key sections, in the order docs/configuration.md lists them.
+const (
+	secRun     = "run"
+	secNetwork = "network"
+	secPPO     = "ppo"
+	secEnv     = "environment"
+)
+
+// Kinds of key values, as docs/configuration.md names them.
+const (
+	typeInt         = "integer"
+	typeFloat       = "number"
+	typeBool        = "boolean"
+	typeString      = "string"
+	typeLayers      = "list of integers"
+	typeInstruments = "map"
+)
+
+// configKey is one row of the table of keys: the single description of a configuration key
+// from which flags, environment bindings, validation, docs/configuration.md and the tests
+// are derived.
+type configKey struct {
+	Name    string // snake_case key, as in files
+	Section string // secRun, secNetwork, secPPO or secEnv
+	Type    string // typeInt, typeFloat, ...
+	Unit    string // "" when the value has none
+	Range   string // what values are accepted, in words
+	Flag    string // long flag name (kebab case); "" when the key has no flag
+	Doc     string // one sentence for users
+
+	// apply converts a raw value (a YAML value, an environment string or a flag's string),
+	// checks its range and stores it in s. Errors say what was expected, without the key.
+	apply func(s *settings, raw any) error
+	// value returns the key's resolved value, for printing and config.yaml.
+	value func(s *settings) any
+}
+
+// EnvVar is the key's environment variable.
+func (k configKey) EnvVar() string { return envPrefix + strings.ToUpper(k.Name) }
+
+// envPrefix starts every environment variable of a key.
+const envPrefix = "HYBRIDTRAIN_"
+
+// instrumentsKey is the one nested key; it is set in files only.
+const instrumentsKey = "instruments"
+
+// instrumentFields are the keys of one custom instrument, in docs order.
+var instrumentFields = []string{
+	"point_value", "tick_size", "commission_per_side", "slippage_ticks", "typical_price",
+	"timezone", "data_session", "entry_start", "flatten_time",
+}
+
+// configKeys returns the table of keys in docs order. It is built by a function so that no
+// package-level state can be mutated by one command and seen by another.
+func configKeys() []configKey {
+	return []configKey{
+		// Run.
+		stringKey("market", secRun, "symbol", "built-in symbol or one under instruments",
+			"market", "instrument to train on: a built-in symbol (ES, NQ, ...) or one defined under instruments; upper-cased",
+			nil, func(s *settings) *string { return &s.Market }),
+		stringKey("data", secRun, "path", "a bar file",
+			"data", "bar file (CSV); empty means data/<MARKET>_D1M.csv if present, else built-in synthetic bars",
+			nil, func(s *settings) *string { return &s.Data }),
+		intKey("phase", secRun, "", "3 or 2", "phase", "3: 261 inputs through the adapter; 2: 228 inputs, no adapter",
+			checkOneOf(2, 3), func(s *settings) *int { return &s.Phase }),
+		stringKey("base", secRun, "path", "a Phase 2 checkpoint directory",
+			"base", "Phase 2 checkpoint to transfer (weights, architecture, normaliser statistics); empty trains from scratch",
+			nil, func(s *settings) *string { return &s.Base }),
+		stringKey("device", secRun, "", "auto, cpu, cuda or cuda:N",
+			"device", "where the network trains; auto is cuda:0 in a cuda build, else cpu",
+			checkDevice, func(s *settings) *string { return &s.Device }),
+		stringKey("out", secRun, "path", "a new or empty directory",
+			"out", "run directory; empty means runs/<phase>-<market>-<UTC time>/",
+			nil, func(s *settings) *string { return &s.Out }),
+		stringKey("resume", secRun, "path", "a checkpoint directory of a run",
+			"resume", "continue from this checkpoint in its run directory (only total_timesteps, eval_freq and save_freq may change)",
+			nil, func(s *settings) *string { return &s.Resume }),
+		boolKey("quiet", secRun, "quiet", "do not print the resolved configuration and progress",
+			func(s *settings) *bool { return &s.Quiet }),
+
+		// Network.
+		layersKey("pi_layers", "hidden sizes of the policy MLP (from the base checkpoint when transferring)",
+			func(s *settings) *[]int { return &s.Policy.PiLayers }),
+		layersKey("vf_layers", "hidden sizes of the value MLP (from the base checkpoint when transferring)",
+			func(s *settings) *[]int { return &s.Policy.VfLayers }),
+		stringKey("activation", secNetwork, "", "relu or tanh", "", "hidden-layer activation",
+			checkEnum("relu", "tanh"), func(s *settings) *string { return &s.Policy.Activation }),
+
+		// PPO.
+		intKey("total_timesteps", secPPO, "env steps", ">= 1", "timesteps",
+			"training stops at the first rollout boundary at or past this many env steps (all envs together)",
+			checkMin[int64](1), func(s *settings) *int64 { return &s.PPO.TotalTimesteps }),
+		floatKey("learning_rate", secPPO, "", openLow(0, math.Inf(1)), "", "Adam learning rate (start value with lr_schedule linear)",
+			func(s *settings) *float64 { return &s.PPO.LearningRate }),
+		stringKey("lr_schedule", secPPO, "", "constant or linear", "",
+			"learning-rate schedule; linear decays from learning_rate to learning_rate x lr_final_fraction",
+			checkEnum("constant", "linear"), func(s *settings) *string { return &s.PPO.LRSchedule }),
+		floatKey("lr_final_fraction", secPPO, "fraction", openLow(0, 1), "", "final learning rate of the linear schedule, as a fraction of learning_rate",
+			func(s *settings) *float64 { return &s.PPO.LRFinalFraction }),
+		intKey("n_envs", secPPO, "envs", ">= 1", "n-envs", "environments stepped in parallel",
+			checkMin(1), func(s *settings) *int { return &s.PPO.NEnvs }),
+		intKey("n_steps", secPPO, "steps per env", ">= 1", "", "steps each env collects per rollout",
+			checkMin(1), func(s *settings) *int { return &s.PPO.NSteps }),
+		intKey("batch_size", secPPO, "transitions", ">= 1, <= n_envs x n_steps", "", "minibatch size of the update",
+			checkMin(1), func(s *settings) *int { return &s.PPO.BatchSize }),
+		intKey("n_epochs", secPPO, "", ">= 1", "", "passes over the rollout per update",
+			checkMin(1), func(s *settings) *int { return &s.PPO.NEpochs }),
+		floatKey("gamma", secPPO, "", openLow(0, 1), "", "discount factor",
+			func(s *settings) *float64 { return &s.PPO.Gamma }),
+		floatKey("gae_lambda", secPPO, "", openLow(0, 1), "", "GAE lambda",
+			func(s *settings) *float64 { return &s.PPO.GAELambda }),
+		floatKey("clip_range", secPPO, "", openLow(0, math.Inf(1)), "", "PPO ratio clip epsilon",
+			func(s *settings) *float64 { return &s.PPO.ClipRange }),
+		floatKey("clip_range_vf", secPPO, "", closed(0, math.Inf(1)), "", "value clip range; 0 turns value clipping off",
+			func(s *settings) *float64 { return &s.PPO.ClipRangeVF }),
+		floatKey("ent_coef", secPPO, "", closed(0, math.Inf(1)), "", "entropy coefficient of the loss",
+			func(s *settings) *float64 { return &s.PPO.EntCoef }),
+		floatKey("vf_coef", secPPO, "", closed(0, math.Inf(1)), "", "value-loss coefficient of the loss",
+			func(s *settings) *float64 { return &s.PPO.VfCoef }),
+		floatKey("max_grad_norm", secPPO, "", openLow(0, math.Inf(1)), "", "global gradient-norm clip over the trainable parameters",
+			func(s *settings) *float64 { return &s.PPO.MaxGradNorm }),
+		floatKey("target_kl", secPPO, "", closed(0, math.Inf(1)), "", "an update stops when approx_kl > 1.5 x target_kl; 0 turns the early stop off",
+			func(s *settings) *float64 { return &s.PPO.TargetKL }),
+		boolKey("normalize_advantage", secPPO, "", "normalise advantages per minibatch",
+			func(s *settings) *bool { return &s.PPO.NormalizeAdvantage }),
+		boolKey("norm_obs", secPPO, "", "normalise observations with running statistics",
+			func(s *settings) *bool { return &s.PPO.NormObs }),
+		boolKey("norm_reward", secPPO, "", "normalise rewards by the running std of the discounted return",
+			func(s *settings) *bool { return &s.PPO.NormReward }),
+		floatKey("clip_obs", secPPO, "std", openLow(0, math.Inf(1)), "", "normalised observations are clipped to +-clip_obs",
+			func(s *settings) *float64 { return &s.PPO.ClipObs }),
+		floatKey("clip_reward", secPPO, "std", openLow(0, math.Inf(1)), "", "normalised rewards are clipped to +-clip_reward",
+			func(s *settings) *float64 { return &s.PPO.ClipReward }),
+		boolKey("freeze_base_norm", secPPO, "", "keep the transferred statistics of the first 228 features frozen",
+			func(s *settings) *bool { return &s.PPO.FreezeBaseNorm }),
+		intKey("adapter_warmup_steps", secPPO, "env steps", ">= 0", "", "when transferring, only the adapter trains for this many steps",
+			checkMin[int64](0), func(s *settings) *int64 { return &s.PPO.AdapterWarmupSteps }),
+		intKey("eval_freq", secPPO, "env steps", ">= 1", "", "evaluate on the validation split at the first rollout boundary past each multiple",
+			checkMin[int64](1), func(s *settings) *int64 { return &s.PPO.EvalFreq }),
+		intKey("n_eval_episodes", secPPO, "episodes", ">= 1", "", "validation sessions per evaluation",
+			checkMin(1), func(s *settings) *int { return &s.PPO.NEvalEpisodes }),
+		intKey("save_freq", secPPO, "env steps", ">= 1", "", "write checkpoints/ts-<timesteps>/ at the first rollout boundary past each multiple",
+			checkMin[int64](1), func(s *settings) *int64 { return &s.PPO.SaveFreq }),
+		intKey("keep_checkpoints", secPPO, "checkpoints", ">= 1", "", "periodic checkpoints kept (the oldest are deleted)",
+			checkMin(1), func(s *settings) *int { return &s.PPO.KeepCheckpoints }),
+		intKey("seed", secPPO, "", ">= 0", "seed", "the run's seed; every random stream derives from it",
+			nil, func(s *settings) *uint64 { return &s.PPO.Seed }),
+
+		// Environment.
+		stringKey("data_tz", secEnv, "IANA zone", "a time zone name", "", "zone of timestamps without an offset in bar files",
+			nil, func(s *settings) *string { return &s.Env.DataTZ }),
+		floatKey("train_fraction", secEnv, "fraction", openLow(0, 1), "", "share of sessions, in time order, that train; the rest validate",
+			func(s *settings) *float64 { return &s.Env.TrainFraction }),
+		intKey("warmup_bars", secEnv, "bars", ">= 1", "", "bars of history an episode needs before its first decision",
+			checkMin(1), func(s *settings) *int { return &s.Env.WarmupBars }),
+		boolKey("repair_div100", secEnv, "", "multiply bars that look divided by 100 by 100 when loading",
+			func(s *settings) *bool { return &s.Env.RepairDiv100 }),
+		floatKey("sl_atr", secEnv, "ATR14", openLow(0, math.Inf(1)), "", "stop distance from entry",
+			func(s *settings) *float64 { return &s.Env.SLATR }),
+		floatKey("tp_ratio", secEnv, "stop distances", openLow(0, math.Inf(1)), "", "target distance from entry",
+			func(s *settings) *float64 { return &s.Env.TPRatio }),
+		intKey("be_offset_ticks", secEnv, "ticks", ">= 0", "", "break-even stop offset from the entry price",
+			checkMin(0), func(s *settings) *int { return &s.Env.BEOffsetTicks }),
+		floatKey("trail_atr", secEnv, "ATR14", openLow(0, math.Inf(1)), "", "trailing-stop distance from the close",
+			func(s *settings) *float64 { return &s.Env.TrailATR }),
+		intKey("no_entry_minutes", secEnv, "minutes", ">= 0", "", "entries end this many minutes before the flatten time",
+			checkMin(0), func(s *settings) *int { return &s.Env.NoEntryMinutes }),
+		intKey("contracts", secEnv, "contracts", ">= 1, <= the plan's maximum", "", "contracts per entry",
+			checkMin(1), func(s *settings) *int { return &s.Env.Contracts }),
+		stringKey("plan", secEnv, "", "25k, 50k, 75k, 100k, 150k, 250k or 300k", "plan", "Apex account plan (start balance, trailing amount, max contracts, target)",
+			checkEnum("25k", "50k", "75k", "100k", "150k", "250k", "300k"), func(s *settings) *string { return &s.Env.Plan }),
+		stringKey("apex_mode", secEnv, "", "evaluation or funded", "", "evaluation: the threshold always trails; funded: it stops at start + 100",
+			checkEnum(env.ApexEvaluation, env.ApexFunded), func(s *settings) *string { return &s.Env.ApexMode }),
+		intKey("min_trading_days", secEnv, "sessions", ">= 1", "", "sessions with a trade an evaluation needs to pass",
+			checkMin(1), func(s *settings) *int { return &s.Env.MinTradingDays }),
+		intKey("episode_sessions", secEnv, "sessions", ">= 1", "", "sessions per training episode",
+			checkMin(1), func(s *settings) *int { return &s.Env.EpisodeSessions }),
+		stringKey("reward", secEnv, "", "pnl or apex-shaped", "", "reward function",
+			checkEnum(env.RewardPnL, env.RewardApexShaped), func(s *settings) *string { return &s.Env.Reward }),
+		floatKey("reward_scale_ticks", secEnv, "ticks", openLow(0, math.Inf(1)), "", "one unit of pnl reward",
+			func(s *settings) *float64 { return &s.Env.RewardScaleTicks }),
+		floatKey("breach_reward", secEnv, "reward", anyFinite(), "", "added to the reward on an Apex breach",
+			func(s *settings) *float64 { return &s.Env.BreachReward }),
+		floatKey("invalid_action_reward", secEnv, "reward", anyFinite(), "", "reward of a masked action",
+			func(s *settings) *float64 { return &s.Env.InvalidActionReward }),
+
+		// The nested key.
+		{Name: instrumentsKey, Section: secEnv, Type: typeInstruments, Range: "symbol -> instrument (see below)",
+			Doc: "custom instruments, or overrides of built-in ones; config files only"},
+	}
+}
+
+// lookupKey returns the key called name.
+func lookupKey(keys []configKey, name string) (configKey, bool) {
+	for _, k := range keys {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return configKey{}, false
+}
+
+// ---- key constructors ----
+
+type integer interface{ ~int | ~int64 | ~uint64 }
+
+func intKey[T integer](name, section, unit, rng, flag, doc string, check func(T) error, field func(*settings) *T) configKey {
+	return configKey{
+		Name: name, Section: section, Type: typeInt, Unit: unit, Range: rng, Flag: flag, Doc: doc,
+		apply: func(s *settings, raw any) error {
+			n, err := toInt64(raw)
+			if err != nil {
+				return err
+			}
+			var v T
+			if _, unsigned := any(v).(uint64); unsigned && n < 0 {
+				return fmt.Errorf("want an integer >= 0, got %d", n)
+			}
+			v = T(n)
+			if check != nil {
+				if err := check(v); err != nil {
+					return err
+				}
+			}
+			*field(s) = v
+			return nil
+		},
+		value: func(s *settings) any { return *field(s) },
+	}
+}
+
+// floatRange is an interval of accepted numbers.
+type floatRange struct {
+	lo, hi         float64
+	loOpen, hiOpen bool
+}
+
+func openLow(lo, hi float64) floatRange { return floatRange{lo: lo, hi: hi, loOpen: true} }
+func closed(lo, hi float64) floatRange  { return floatRange{lo: lo, hi: hi} }
+func anyFinite() floatRange             { return floatRange{lo: math.Inf(-1), hi: math.Inf(1)} }
+
+func (r floatRange) contains(x float64) bool {
+	if r.loOpen && !(x > r.lo) || !r.loOpen && !(x >= r.lo) {
+		return false
+	}
+	return !(r.hiOpen && !(x < r.hi) || !r.hiOpen && !(x <= r.hi))
+}
+
+// String renders the interval as the docs write it: "> 0", ">= 0", "(0, 1]", "any".
+func (r floatRange) String() string {
+	switch {
+	case math.IsInf(r.lo, -1) && math.IsInf(r.hi, 1):
+		return "any finite number"
+	case math.IsInf(r.hi, 1) && r.loOpen:
+		return "> " + fmtFloat(r.lo)
+	case math.IsInf(r.hi, 1):
+		return ">= " + fmtFloat(r.lo)
+	}
+	lb, rb := "[", "]"
+	if r.loOpen {
+		lb = "("
+	}
+	if r.hiOpen {
+		rb = ")"
+	}
+	return lb + fmtFloat(r.lo) + ", " + fmtFloat(r.hi) + rb
+}
+
+func floatKey(name, section, unit string, r floatRange, flag, doc string, field func(*settings) *float64) configKey {
+	return configKey{
+		Name: name, Section: section, Type: typeFloat, Unit: unit, Range: r.String(), Flag: flag, Doc: doc,
+		apply: func(s *settings, raw any) error {
+			x, err := toFloat(raw)
+			if err != nil {
+				return err
+			}
+			if !r.contains(x) {
+				return fmt.Errorf("want a number %s, got %s", r, fmtFloat(x))
+			}
+			*field(s) = x
+			return nil
+		},
+		value: func(s *settings) any { return *field(s) },
+	}
+}
+
+func boolKey(name, section, flag, doc string, field func(*settings) *bool) configKey {
+	return configKey{
+		Name: name, Section: section, Type: typeBool, Range: "true or false", Flag: flag, Doc: doc,
+		apply: func(s *settings, raw any) error {
+			b, err := toBool(raw)
+			if err != nil {
+				return err
+			}
+			*field(s) = b
+			return nil
+		},
+		value: func(s *settings) any { return *field(s) },
+	}
+}
+
+func stringKey(name, section, unit, rng, flag, doc string, check func(string) error, field func(*settings) *string) configKey {
+	return configKey{
+		Name: name, Section: section, Type: typeString, Unit: unit, Range: rng, Flag: flag, Doc: doc,
+		apply: func(s *settings, raw any) error {
+			str, ok := raw.(string)
+			if !ok {
+				return fmt.Errorf("want a string, got %v", raw)
+			}
+			str = strings.TrimSpace(str)
+			if check != nil {
+				if err := check(str); err != nil {
+					return err
+				}
+			}
+			if name == "market" {
+				str = strings.ToUpper(str)
+			}
+			*field(s) = str
+			return nil
+		},
+		value: func(s *settings) any { return *field(s) },
+	}
+}
+
+func layersKey(name, doc string, field func(*settings) *[]int) configKey {
+	return configKey{
+		Name: name, Section: secNetwork, Type: typeLayers, Unit: "units", Range: "one or more sizes >= 1", Doc: doc,
+		apply: func(s *settings, raw any) error {
+			layers, err := toLayers(raw)
+			if err != nil {
+				return err
+			}
+			*field(s) = layers
+			return nil
+		},
+		value: func(s *settings) any { return append([]int(nil), *field(s)...) },
+	}
+}
+
+// ---- checks ----
+
+func checkMin[T integer](min T) func(T) error {
+	return func(v T) error {
+		if v < min {
+			return fmt.Errorf("want an integer >= %d, got %d", min, v)
+		}
+		return nil
+	}
+}
+
+func checkOneOf(allowed ...int) func(int) error {
+	return func(v int) error {
+		for _, a := range allowed {
+			if v == a {
+				return nil
+			}
+		}
+		return fmt.Errorf("want one of %v, got %d", allowed, v)
+	}
+}
+
+func checkEnum(allowed ...string) func(string) error {
+	return func(v string) error {
+		for _, a := range allowed {
+			if v == a {
+				return nil
+			}
+		}
+		return fmt.Errorf("want one of %s, got %q", strings.Join(allowed, ", "), v)
+	}
+}
+
+func checkDevice(v string) error {
+	if strings.EqualFold(v, "auto") {
+		return nil
+	}
+	if _, err := device.Parse(v); err != nil {
+		return fmt.Errorf("want auto, cpu, cuda or cuda:N, got %q", v)
+	}
+	return nil
+}
+
+// ---- strict conversions of raw layer values ----
+//
+// Values reach the table as YAML values (int, float64, bool, string, []any), environment
+// strings or flag strings. The conversions are strict where viper's cast package is lenient
+// (cast turns "eight" into 0): a value that is not what the key wants is an error.
+
+func toInt64(raw any) (int64, error) {
+	switch v := raw.(type) {
+	case int:
+		return int64(v), nil
+	case int64:
+		return v, nil
+	case int32:
+		return int64(v), nil
+	case uint64:
+		if v > math.MaxInt64 {
+			return 0, fmt.Errorf("want an integer, got %d (too large)", v)
+		}
+		return int64(v), nil
+	case float64:
+		return floatToInt(v, fmtFloat(v))
+	case string:
+		s := strings.ReplaceAll(strings.TrimSpace(v), "_", "")
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return n, nil
+		}
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return floatToInt(f, strconv.Quote(v))
+		}
+		return 0, fmt.Errorf("want an integer, got %q", v)
+	}
+	return 0, fmt.Errorf("want an integer, got %v", describeRaw(raw))
+}
+
+// floatToInt accepts integral numbers written as floats (5e6), as users write timesteps.
+func floatToInt(f float64, shown string) (int64, error) {
+	if f != math.Trunc(f) || math.IsInf(f, 0) || math.IsNaN(f) || math.Abs(f) >= 1<<63 {
+		return 0, fmt.Errorf("want an integer, got %s", shown)
+	}
+	return int64(f), nil
+}
+
+func toFloat(raw any) (float64, error) {
+	var f float64
+	switch v := raw.(type) {
+	case int:
+		f = float64(v)
+	case int64:
+		f = float64(v)
+	case uint64:
+		f = float64(v)
+	case float64:
+		f = v
+	case string:
+		x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return 0, fmt.Errorf("want a number, got %q", v)
+		}
+		f = x
+	default:
+		return 0, fmt.Errorf("want a number, got %v", describeRaw(raw))
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("want a finite number, got %v", f)
+	}
+	return f, nil
+}
+
+func toBool(raw any) (bool, error) {
+	switch v := raw.(type) {
+	case bool:
+		return v, nil
+	case string:
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return false, fmt.Errorf("want true or false, got %q", v)
+		}
+		return b, nil
+	}
+	return false, fmt.Errorf("want true or false, got %v", describeRaw(raw))
+}
+
+// toLayers reads a YAML list of sizes, or a string "512,256,128" / "[512, 256, 128]" from
+// the environment.
+func toLayers(raw any) ([]int, error) {
+	var items []any
+	switch v := raw.(type) {
+	case []any:
+		items = v
+	case []int:
+		for _, n := range v {
+			items = append(items, n)
+		}
+	case string:
+		s := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(v), "["), "]")
+		if strings.TrimSpace(s) != "" {
+			for _, f := range strings.Split(s, ",") {
+				items = append(items, strings.TrimSpace(f))
+			}
+		}
+	default:
+		return nil, fmt.Errorf("want a list of layer sizes such as [512, 256, 128], got %v", describeRaw(raw))
+	}
+	if len(items) == 0 {
+		return nil, fmt.Errorf("want at least one layer size, got none")
+	}
+	layers := make([]int, len(items))
+	for i, it := range items {
+		n, err := toInt64(it)
+		if err != nil || n < 1 || n > 1<<20 {
+			return nil, fmt.Errorf("want layer sizes >= 1, got %v at position %d", it, i+1)
+		}
+		layers[i] = int(n)
+	}
+	return layers, nil
+}
+
+func describeRaw(raw any) string {
+	switch v := raw.(type) {
+	case nil:
+		return "nothing"
+	case string:
+		return strconv.Quote(v)
+	case []any:
+		return fmt.Sprintf("a list %v", v)
+	case map[string]any:
+		return "a mapping"
+	}
+	return fmt.Sprint(raw)
+}
+
+func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"hybridtrain/internal/device"
+	"hybridtrain/internal/env"
+)
+
+// Built-in synthetic bars used when a market has no data file (spec environment.md §10).
+const (
+	synthSessions = 120
+	synthSeed     = 1
+)
+
+// dataDir holds the default bar files data/<SYM>_D1M.csv.
+const dataDir = "data"
+
+// defaultDataPath is the bar file a market uses when --data is not given.
+func defaultDataPath(sym string) string { return filepath.Join(dataDir, sym+"_D1M.csv") }
+
+// dataSource says where a run's bars come from.
+type dataSource struct {
+	path      string // "" for synthetic bars
+	synthetic bool
+}
+
+func (d dataSource) String() string {
+	if d.synthetic {
+		return fmt.Sprintf("built-in synthetic bars (%d sessions, seed %d)", synthSessions, synthSeed)
+	}
+	return d.path
+}
+
+// resolveData picks the bar file: an explicit data key must exist (else a data error, exit
+// 3); without one, data/<SYM>_D1M.csv if present, else synthetic bars.
+func resolveData(s *settings) (dataSource, error) {
+	if s.Data != "" {
+		st, err := os.Stat(s.Data)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return dataSource{}, dataErrorf("data: %s: no such file (from %s)", s.Data, s.source("data"))
+		case err != nil:
+			return dataSource{}, dataErrorf("data: %w", err)
+		case st.IsDir():
+			return dataSource{}, dataErrorf("data: %s is a directory, want a bar file (CSV)", s.Data)
+		}
+		return dataSource{path: s.Data}, nil
+	}
+	if p := defaultDataPath(s.Market); !s.synthetic && fileExists(p) {
+		return dataSource{path: p}, nil
+	}
+	return dataSource{synthetic: true}, nil
+}
+
+// loadData loads the bars of src for inst, announcing synthetic bars on stderr.
+func loadData(src dataSource, inst env.Instrument, cfg env.Config, stderr io.Writer) (*env.Dataset, error) {
+	if src.synthetic {
+		fmt.Fprintf(stderr, "data: no %s; using %s\n", defaultDataPath(inst.Symbol), src)
+		ds, err := env.Synthesize(inst, synthSessions, synthSeed)
+		if err != nil {
+			return nil, fmt.Errorf("data: synthetic bars: %w", err)
+		}
+		return ds, nil
+	}
+	ds, err := env.Load(src.path, inst, cfg)
+	if err != nil {
+		var pe *env.ParseError
+		if errors.As(err, &pe) {
+			return nil, err // names file, line and column: exit 3
+		}
+		return nil, &dataError{fmt.Errorf("data: %w", err)}
+	}
+	return ds, nil
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
+
+// marketsWithData lists the markets that have a data/<SYM>_D1M.csv file.
+func marketsWithData(known []string) []string {
+	var out []string
+	for _, sym := range known {
+		if fileExists(defaultDataPath(sym)) {
+			out = append(out, sym)
+		}
+	}
+	return out
+}
+
+// resolveDevice turns the device key into a device: auto is device.Auto(); cuda in a build
+// without the cuda tag is a usage error that says how to build with CUDA.
+func resolveDevice(s *settings) (device.Device, error) {
+	if strings.EqualFold(s.Device, "auto") {
+		return device.Auto(), nil
+	}
+	d, err := device.Parse(s.Device)
+	if err != nil {
+		return device.Device{}, configErrorf("config: device: %v (from %s)", err, s.source("device"))
+	}
+	if d.Kind == device.KindCUDA && !device.CUDAAvailable() {
+		return device.Device{}, fmt.Errorf("config: device %s (from %s): %w", s.Device, s.source("device"), device.ErrNotBuiltWithCUDA)
+	}
+	return d, nil
+}
+
+// source names the layer of key's value ("phase defaults" when no layer above set it).
+func (s *settings) source(key string) string {
+	if w, ok := s.sources[key]; ok {
+		return w
+	}
+	return "phase defaults"
+}

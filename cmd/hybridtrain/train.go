@@ -1,0 +1,297 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"hybridtrain/internal/device"
+	"hybridtrain/internal/policy"
+	"hybridtrain/internal/ppo"
+)
+
+// trainKeyFlags are the configuration keys train has flags for (spec cli.md).
+var trainKeyFlags = []string{"market", "data", "phase", "base", "device", "total_timesteps", "n_envs", "seed", "out", "resume", "plan", "quiet"}
+
+// runsDir holds the run directories train creates when --out is not given.
+const runsDir = "runs"
+
+type trainOptions struct {
+	runFlags
+	flags *pflag.FlagSet
+}
+
+func newTrainCmd(a *app) *cobra.Command {
+	opts := &trainOptions{}
+	cmd := &cobra.Command{
+		Use:   "train",
+		Short: "Train a policy (Phase 3 by default) and write a run directory",
+		Long: `Train a policy with maskable PPO and write a run directory: config.yaml,
+metrics.jsonl, checkpoints/ts-<timesteps>/, best/, final/ (interrupted/ on Ctrl-C).
+
+The bars are --data, else data/<MARKET>_D1M.csv, else built-in synthetic bars.
+--market is required; on a terminal (stdin and stderr, no --non-interactive, CI
+unset) it is asked for, and the resolved run is shown for confirmation.
+--timesteps sets the key total_timesteps. Ctrl-C finishes the current update, saves
+interrupted/ and exits 130; a second Ctrl-C exits 130 at once.`,
+		Example: `  hybridtrain train --market NQ --test --non-interactive
+  hybridtrain train --market NQ --data bars/nq.csv --timesteps 2e6
+  hybridtrain train --market NQ --phase 2 --out runs/nq-p2
+  hybridtrain train --market NQ --base runs/nq-p2/final
+  hybridtrain train --resume runs/nq-p3/interrupted`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.flags = cmd.Flags()
+			return runTrain(cmd.Context(), a, opts)
+		},
+	}
+	opts.addFlags(cmd.Flags(), true)
+	addKeyFlags(cmd.Flags(), a.configs, trainKeyFlags...)
+	return cmd
+}
+
+// runTrain resolves the configuration, the market, the data and the device, confirms on a
+// terminal, and trains.
+func runTrain(ctx context.Context, a *app, opts *trainOptions) error {
+	req := configRequest{flags: opts.flags, configFile: opts.configFile, testMode: opts.test}
+	if req.configFile == "" {
+		// A resumed run reads its own config.yaml unless --config says otherwise, so
+		// that `train --resume DIR` needs no other flag.
+		req.configFile = resumeConfigFile(opts.flags)
+	}
+	res, err := loadSettings(a.configs, req)
+	if err != nil {
+		return err
+	}
+	s := res.settings
+	a.warn(res.warnings)
+	interactive := a.interactive(opts.nonInteractive)
+	if s.Market == "" {
+		if !interactive {
+			return configErrorf("train: --market is required (not interactive, so not asked): give --market SYM, one of %s", strings.Join(s.knownMarkets(), ", "))
+		}
+		if err := a.askMarket(s); err != nil {
+			return err
+		}
+	}
+	plan, err := planRun(s)
+	if err != nil {
+		return err
+	}
+	if !s.Quiet {
+		if err := a.printConfig(s); err != nil {
+			return err
+		}
+	}
+	if interactive {
+		if err := a.confirm(s, plan); err != nil {
+			return err
+		}
+	}
+	return a.trainRun(ctx, s, plan)
+}
+
+// runPlan is a resolved run, as confirmed on a terminal.
+type runPlan struct {
+	data   dataSource
+	device device.Device
+}
+
+// planRun resolves what train needs before it starts: the instrument, the data file, the
+// device, and consistency of phase, base and resume.
+func planRun(s *settings) (runPlan, error) {
+	if _, err := s.instrument(); err != nil {
+		return runPlan{}, err
+	}
+	if s.Phase == 2 && s.Base != "" {
+		return runPlan{}, configErrorf("train: base (from %s): only Phase 3 transfers a Phase 2 checkpoint; drop --base or use --phase 3", s.source("base"))
+	}
+	if s.Base != "" && s.Resume != "" {
+		return runPlan{}, configErrorf("train: give either base (from %s) or resume (from %s), not both", s.source("base"), s.source("resume"))
+	}
+	for _, c := range []struct{ key, dir string }{{"base", s.Base}, {"resume", s.Resume}} {
+		if c.dir == "" {
+			continue
+		}
+		if st, err := os.Stat(c.dir); err != nil || !st.IsDir() {
+			return runPlan{}, fmt.Errorf("train: %s %s (from %s): %w: no such checkpoint directory", c.key, c.dir, s.source(c.key), policy.ErrCheckpoint)
+		}
+	}
+	if s.Resume != "" && s.Out != "" {
+		return runPlan{}, configErrorf("train: out (from %s): a resumed run continues in its own run directory; drop --out", s.source("out"))
+	}
+	data, err := resolveData(s)
+	if err != nil {
+		return runPlan{}, err
+	}
+	dev, err := resolveDevice(s)
+	if err != nil {
+		return runPlan{}, err
+	}
+	return runPlan{data: data, device: dev}, nil
+}
+
+// trainRun loads the data, prepares the run directory and runs the trainer, printing the
+// outcome on stdout.
+func (a *app) trainRun(ctx context.Context, s *settings, plan runPlan) error {
+	inst, err := s.instrument()
+	if err != nil {
+		return err
+	}
+	ds, err := loadData(plan.data, inst, s.Env, a.stderr)
+	if err != nil {
+		return err
+	}
+	runDir := ""
+	switch {
+	case s.Resume != "":
+		// The trainer continues in the checkpoint's run directory.
+	case s.Out != "":
+		if err := ppo.CheckOutDir(s.Out); err != nil {
+			return err
+		}
+		runDir = s.Out
+	default:
+		if runDir, err = ppo.NewRunDir(runsDir, fmt.Sprintf("phase%d", s.Phase), s.Market, a.now()); err != nil {
+			return err
+		}
+	}
+	cfgYAML, err := renderConfig(s, renderOptions{})
+	if err != nil {
+		return err
+	}
+	setup := ppo.Setup{
+		Phase: s.Phase, Market: s.Market, Dataset: ds, Env: s.Env, Policy: s.Policy, PPO: s.PPO,
+		Device: plan.device, BaseDir: s.Base, ResumeDir: s.Resume, RunDir: runDir,
+		ConfigYAML: cfgYAML, Config: configValues(s), ToolVersion: toolVersion(), Now: a.now,
+	}
+	if runDir != "" {
+		fmt.Fprintf(a.stderr, "run directory: %s\n", runDir)
+	}
+	rec := a.newRecorder(s.Quiet)
+	stopNotice := context.AfterFunc(ctx, func() {
+		fmt.Fprintln(a.stderr, "\ninterrupt: finishing the current update, then saving interrupted/ (Ctrl-C again exits at once without saving)")
+	})
+	defer stopNotice()
+	result, err := a.train(ctx, setup, rec)
+	rec.Close()
+	if err != nil {
+		if errors.Is(err, ppo.ErrInterrupted) && result != nil && result.Interrupted != "" {
+			fmt.Fprintf(a.stdout, "interrupted: %s (timesteps %d)\n", result.Interrupted, result.Timesteps)
+			fmt.Fprintf(a.stderr, "resume with: hybridtrain train --resume %s\n", result.Interrupted)
+		}
+		return err
+	}
+	printSummary(a, result)
+	return nil
+}
+
+// printSummary writes the outcome of a training run on stdout.
+func printSummary(a *app, r *ppo.Result) {
+	w := newTable(a.stdout)
+	w.row("run", r.RunDir)
+	w.row("timesteps", fmt.Sprint(r.Timesteps))
+	w.row("final", orNone(r.Final))
+	best := orNone(r.Best)
+	if r.Best != "" && r.LastEval != nil {
+		best += fmt.Sprintf(" (%d evaluations)", r.Evals)
+	}
+	w.row("best", best)
+	if r.LastEval != nil {
+		e := r.LastEval
+		w.row("last eval", fmt.Sprintf("mean reward %.4g +- %.4g, mean P&L %.2f, %d trades, win rate %.1f%%, masked actions %d",
+			e.MeanReward, e.StdReward, e.MeanPnL, e.Trades, 100*e.WinRate, e.MaskedActions))
+	}
+	w.flush()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// resumeConfigFile returns <run>/config.yaml of the checkpoint --resume names (flag, else
+// environment), "" when there is none.
+func resumeConfigFile(flags *pflag.FlagSet) string {
+	dir := ""
+	if f := flags.Lookup("resume"); f != nil && f.Changed {
+		dir = f.Value.String()
+	} else if v := os.Getenv(envPrefix + "RESUME"); v != "" {
+		dir = v
+	}
+	if dir == "" {
+		return ""
+	}
+	p := filepath.Join(runDirOf(dir), "config.yaml")
+	if !fileExists(p) {
+		return ""
+	}
+	return p
+}
+
+// runDirOf returns the run directory of a checkpoint directory: the parent of best/, final/
+// and interrupted/, the grandparent of checkpoints/ts-*/.
+func runDirOf(ckpt string) string {
+	parent := filepath.Dir(filepath.Clean(ckpt))
+	if filepath.Base(parent) == "checkpoints" {
+		return filepath.Dir(parent)
+	}
+	return parent
+}
+
+// askMarket lists the markets with data files plus "synthetic" and asks; synthetic then
+// asks which instrument the synthetic bars are for.
+func (a *app) askMarket(s *settings) error {
+	known := s.knownMarkets()
+	withData := marketsWithData(known)
+	options := make([]string, 0, len(withData)+1)
+	for _, sym := range withData {
+		options = append(options, fmt.Sprintf("%s (%s)", sym, defaultDataPath(sym)))
+	}
+	options = append(options, "synthetic (built-in synthetic bars)")
+	i, err := a.prompt.Choose("market to train on:", options)
+	if err != nil {
+		return fmt.Errorf("train: market: %w", err)
+	}
+	if i < len(withData) {
+		s.Market = withData[i]
+		return nil
+	}
+	j, err := a.prompt.Choose("instrument for the synthetic bars:", known)
+	if err != nil {
+		return fmt.Errorf("train: market: %w", err)
+	}
+	s.Market = known[j]
+	s.sources["market"] = "prompt"
+	s.synthetic = true // even if the market has a data file
+	return nil
+}
+
+// confirm shows the resolved run and asks to go on; declining is errAborted (exit 1).
+func (a *app) confirm(s *settings, plan runPlan) error {
+	base := "none (from scratch)"
+	if s.Base != "" {
+		base = s.Base
+	}
+	if s.Resume != "" {
+		base = "resume " + s.Resume
+	}
+	fmt.Fprintf(a.stderr, "\nmarket     %s\ndata       %s\ndevice     %s\nphase      %d\nbase       %s\ntimesteps  %d\n\n",
+		s.Market, plan.data, plan.device, s.Phase, base, s.PPO.TotalTimesteps)
+	ok, err := a.prompt.Confirm("start training?")
+	if err != nil {
+		return fmt.Errorf("train: confirm: %w", err)
+	}
+	if !ok {
+		return errAborted
+	}
+	return nil
+}
