@@ -105,13 +105,13 @@ instruments:
 		got, want any
 		source    string
 	}{
-		{"n_envs", s.PPO.NEnvs, 5, "--n-envs"},                 // every layer sets it
-		{"seed", s.PPO.Seed, uint64(13), "$HYBRIDTRAIN_SEED"},  // all but the flag
-		{"gamma", s.PPO.Gamma, 0.9, "$HYBRIDTRAIN_GAMMA"},      // defaults, file, env
-		{"plan", s.Env.Plan, "100k", userFile},                 // defaults, overlay, file
-		{"market", s.Market, "XYZ", userFile},                  // upper-cased
-		{"n_steps", s.PPO.NSteps, 512, overlay},                // defaults, overlay
-		{"ent_coef", s.PPO.EntCoef, 0.01, defaults},            // defaults only
+		{"n_envs", s.PPO.NEnvs, 5, "--n-envs"},                                // every layer sets it
+		{"seed", s.PPO.Seed, uint64(13), "$HYBRIDTRAIN_SEED"},                 // all but the flag
+		{"gamma", s.PPO.Gamma, 0.9, "$HYBRIDTRAIN_GAMMA"},                     // defaults, file, env
+		{"plan", s.Env.Plan, "100k", userFile},                                // defaults, overlay, file
+		{"market", s.Market, "XYZ", userFile},                                 // upper-cased
+		{"n_steps", s.PPO.NSteps, 512, overlay},                               // defaults, overlay
+		{"ent_coef", s.PPO.EntCoef, 0.01, defaults},                           // defaults only
 		{"total_timesteps", s.PPO.TotalTimesteps, int64(5_000_000), defaults}, // not in this overlay
 	}
 	for _, tc := range cases {

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-
 )
 
 type dataInfoOptions struct {
@@ -81,4 +80,3 @@ func printFields(w io.Writer, v any) {
 	}
 	t.flush()
 }
-

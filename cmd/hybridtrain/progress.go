@@ -37,7 +37,7 @@ func (a *app) newRecorder(quiet bool) recorder {
 // nopRecorder reports nothing (--quiet).
 type nopRecorder struct{}
 
-func (nopRecorder) Start(int64, int64)        {}
+func (nopRecorder) Start(int64, int64)         {}
 func (nopRecorder) Rollout(ppo.RolloutMetrics) {}
 func (nopRecorder) Eval(ppo.EvalMetrics)       {}
 func (nopRecorder) Close()                     {}
