@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -279,5 +280,31 @@ func TestInvalidAction(t *testing.T) {
 	if obs := b.Obs; obs[ObsPosition] != 0 || obs[ObsHasPosition] != 0 || !b.Masks[Buy] {
 		t.Errorf("after the exit: position %v, has position %v, BUY legal %v; want 0, 0, true",
 			obs[ObsPosition], obs[ObsHasPosition], b.Masks[Buy])
+	}
+}
+
+// TestVecWorkersMatchSerial: the envs give the same batches whether one goroutine steps them
+// all or four workers share them (the chunking is fixed when the VecEnv is built).
+func TestVecWorkersMatchSerial(t *testing.T) {
+	ds := randomWalkDays(t, 6, 25)
+	run := func(procs int) []byte {
+		old := runtime.GOMAXPROCS(procs)
+		v, err := NewVec(ds, vecConfig(), Options{Mode: ModeRandom}, 7, 3)
+		runtime.GOMAXPROCS(old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer v.Close()
+		if got := len(v.chunks); got != min(procs, 7) {
+			t.Fatalf("GOMAXPROCS %d: %d chunks, want %d", procs, got, min(procs, 7))
+		}
+		b := NewBatch(7, ObsDim, NumActions)
+		if err := v.Reset(b); err != nil {
+			t.Fatal(err)
+		}
+		return trace(t, v, b, rand.New(rand.NewPCG(2, 2)), 600)
+	}
+	if !bytes.Equal(run(1), run(4)) {
+		t.Error("4 workers and 1 give different batches")
 	}
 }
