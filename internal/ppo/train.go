@@ -911,8 +911,12 @@ func (t *trainer) write(rel string) error {
 	if t.s.Dataset != nil {
 		meta.Instrument = describeInstrument(t.s.Dataset.Instrument)
 	}
-	model := append(t.pol.ModelTensors(), normTensors(t.snap.obsRMS, t.snap.retRMS)...)
-	c := &policy.Checkpoint{Meta: meta, Model: model, Optimizer: t.pol.OptimizerTensors(), State: t.snap.state}
+	model, opt, err := t.pol.ExportTensors()
+	if err != nil {
+		return fmt.Errorf("ppo: checkpoint %s: %w", rel, err)
+	}
+	model = append(model, normTensors(t.snap.obsRMS, t.snap.retRMS)...)
+	c := &policy.Checkpoint{Meta: meta, Model: model, Optimizer: opt, State: t.snap.state}
 	dir := filepath.Join(t.runDir, rel)
 	if err := policy.WriteCheckpoint(dir, c); err != nil {
 		return fmt.Errorf("ppo: %w", err)
@@ -945,7 +949,11 @@ func (t *trainer) interrupt() error {
 
 // checkParams verifies every parameter is finite.
 func (t *trainer) checkParams() error {
-	for _, p := range t.pol.ModelTensors() {
+	model, _, err := t.pol.ExportTensors()
+	if err != nil {
+		return fmt.Errorf("ppo: parameters: %w", err)
+	}
+	for _, p := range model {
 		for _, x := range p.F32 {
 			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 				return t.nonFinite("parameter "+p.Name, policy.ErrNonFinite)
