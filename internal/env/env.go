@@ -113,6 +113,11 @@ type Options struct {
 	Mode     Mode     // how episodes walk through them
 	ObsDim   int      // ObsDim (Phase 3) or BaseObsDim (Phase 2); 0 means ObsDim
 	Observer Observer // optional
+
+	// NoStops gives entries neither a stop nor a target: positions end only at the flatten
+	// or a breach. It exists for the report's buy-and-hold baseline, the one policy exempt
+	// from the stop rule; training never sets it.
+	NoStops bool
 }
 
 // Step is the result of one Env step.
@@ -159,6 +164,7 @@ type Env struct {
 	window     entryWindow
 	funded     bool
 	shaped     bool
+	noStops    bool
 
 	st   envState
 	mask [NumActions]bool // legal actions of the coming decision
@@ -220,6 +226,7 @@ func New(ds *Dataset, cfg Config, opt Options, rng *rand.Rand) (*Env, error) {
 		window:     entryWindow{from: inst.EntryStart, to: inst.FlattenTime - Clock(cfg.NoEntryMinutes)},
 		funded:     cfg.ApexMode == ApexFunded,
 		shaped:     cfg.Reward == RewardApexShaped,
+		noStops:    opt.NoStops,
 	}
 
 	given := opt.Sessions
@@ -524,6 +531,13 @@ func (e *Env) enter(side int8, t, L int) {
 		stop = max(e.ticksUp(fp+d), fill+1)
 		target = min(e.ticksDown(fp-e.cfg.TPRatio*d), fill-1)
 	}
+	if e.noStops {
+		// Levels no price reaches: 0 and 2^50 ticks (prices are > 0 and far below 2^50 ticks).
+		stop, target = 0, noLevel
+		if side < 0 {
+			stop, target = noLevel, 0
+		}
+	}
 	st.Side, st.Entry, st.Stop, st.Target = side, fill, stop, target
 	st.Trail = false
 	st.EntryBar = t
@@ -531,6 +545,9 @@ func (e *Env) enter(side int8, t, L int) {
 	st.Balance -= e.commission
 	st.EpTrades++
 }
+
+// noLevel is a price level, in ticks, above any real price (see Options.NoStops).
+const noLevel = 1 << 50
 
 // exit closes the position at price px (ticks): the gross is a whole number of ticks and the
 // second side of commission is paid; the trade goes to the observer and the counters.

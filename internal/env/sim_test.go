@@ -188,3 +188,28 @@ func TestTickRounding(t *testing.T) {
 		}
 	}
 }
+
+// TestNoStops: with Options.NoStops (the buy-and-hold baseline) a long survives a bar that
+// would have stopped it and is flattened at 16:58: close 24000 - 1 tick after a fill at
+// 24000.25, -2 ticks, net -15.
+func TestNoStops(t *testing.T) {
+	ds := scenario(t, overrides{hm(9, 32): {24000, 24001, 23990, 23998, 100}})
+	rec := &recorder{}
+	e, err := New(ds, DefaultConfig(), Options{Sessions: []int{0}, Mode: ModeOrdered, Observer: rec, NoStops: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := make([]float32, ObsDim)
+	mask := make([]bool, NumActions)
+	if err := e.Reset(obs, mask); err != nil {
+		t.Fatal(err)
+	}
+	for a := Buy; ; a = Hold {
+		if r := e.Step(a, obs, mask); r.Terminated || r.Truncated {
+			break
+		}
+	}
+	if len(rec.trades) != 1 || rec.trades[0].Exit != ExitFlatten || rec.trades[0].Net != -15 {
+		t.Errorf("trades %+v, want one flatten exit with net -15", rec.trades)
+	}
+}
