@@ -38,6 +38,7 @@ type ParseError struct {
 	Err    error
 }
 
+// Error formats the error as "file:line:column: message", leaving out a zero line or column.
 func (e *ParseError) Error() string {
 	switch {
 	case e.Line == 0:
@@ -49,6 +50,7 @@ func (e *ParseError) Error() string {
 	}
 }
 
+// Unwrap returns the wrapped error, usually one of the sentinels.
 func (e *ParseError) Unwrap() error { return e.Err }
 
 // OmittedError ends the error list of ValidateFile when more errors were found than asked
@@ -57,6 +59,7 @@ type OmittedError struct {
 	Count int // errors found but not listed
 }
 
+// Error returns "and N more errors".
 func (e *OmittedError) Error() string {
 	if e.Count == 1 {
 		return "and 1 more error"
