@@ -213,3 +213,23 @@ func TestNoStops(t *testing.T) {
 		t.Errorf("trades %+v, want one flatten exit with net -15", rec.trades)
 	}
 }
+
+// TestContracts: with 3 contracts the long stop case of TestTradePnL loses 3 x 13 ticks x $5
+// plus 3 x 2 commissions of $2.50: -195 - 15 = -210.
+func TestContracts(t *testing.T) {
+	ds := scenario(t, overrides{hm(9, 32): {24000, 24001, 23997, 23998, 100}})
+	cfg := DefaultConfig()
+	cfg.Contracts = 3
+	steps, rec := script(t, ds, cfg, map[Clock]Action{hm(9, 30): Buy})
+	if len(rec.trades) != 1 {
+		t.Fatalf("got %d trades, want 1", len(rec.trades))
+	}
+	tr := rec.trades[0]
+	if tr.Contracts != 3 || tr.Ticks != -13 || tr.Gross != -195 || tr.Commission != 15 || tr.Net != -210 {
+		t.Errorf("got %d contracts, %d ticks, gross %v, commission %v, net %v; want 3, -13, -195, 15, -210",
+			tr.Contracts, tr.Ticks, tr.Gross, tr.Commission, tr.Net)
+	}
+	if got := steps[len(steps)-1].Info.Equity; got != 50_000-210 {
+		t.Errorf("final equity %v, want %v", got, 50_000-210)
+	}
+}
