@@ -310,8 +310,9 @@ func TestGradClip(t *testing.T) {
 }
 
 // TestTargetKLSkipsStep: with approx_kl above 1.5 x target_kl the step is not applied,
-// every parameter stays bitwise unchanged and no Adam state is created; approx_kl is still
-// reported (from the same forward pass). Below the threshold the step is applied.
+// every parameter stays bitwise unchanged (through rollout passes and the loss's forward
+// and backward) and no Adam state is created; approx_kl is still reported (from the same
+// forward pass). Below the threshold the step is applied.
 func TestTargetKLSkipsStep(t *testing.T) {
 	onDevices(t, tinyConfig(), 50, 0.3, func(t *testing.T, p *Policy) {
 		mb := randomMinibatch(t, p, newRNG(51), 32)
@@ -320,6 +321,17 @@ func TestTargetKLSkipsStep(t *testing.T) {
 		before := make([][]float32, 0)
 		for _, x := range p.Params() {
 			before = append(before, hostValues(t, x))
+		}
+		// Rollout passes must not touch the parameters either (gorgonia reuses registers;
+		// a parameter's register written by a later op would show here).
+		out := &ActResult{Actions: make([]int32, 32), Values: make([]float32, 32), LogProbs: make([]float32, 32)}
+		for _, det := range []bool{false, true} {
+			if err := p.Act(mb.Obs, mb.Masks, 32, det, newRNG(52), out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.Values(mb.Obs, 32, out.Values); err != nil {
+			t.Fatal(err)
 		}
 		hp := defaultHP()
 		hp.TargetKL = want.ApproxKL / 1.5 * 0.99
