@@ -3,6 +3,7 @@ package env
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // benchPolicy cycles through the actions and falls back to HOLD when one is masked, so that
@@ -31,12 +32,20 @@ func BenchmarkStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	b.ResetTimer()
+	cpu := processCPU(b)
 	for i := 0; b.Loop(); i++ {
 		if r := e.Step(benchPolicy(i, mask), obs, mask); r.Terminated || r.Truncated {
 			_ = e.Reset(obs, mask)
 		}
 	}
+	reportStepCPU(b, cpu)
+}
+
+// reportStepCPU adds the process CPU time per op since start (cpu-ns/op): on the shared
+// development machine the wall-clock ns/op includes time spent waiting for a core, the CPU
+// time does not.
+func reportStepCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64((processCPU(b)-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkVecStep measures 8 envs in a VecEnv: one op is one VecEnv.Step (8 env steps).
@@ -55,7 +64,7 @@ func BenchmarkVecStep(b *testing.B) {
 	}
 	actions := make([]int32, 8)
 	b.ReportAllocs()
-	b.ResetTimer()
+	cpu := processCPU(b)
 	for i := 0; b.Loop(); i++ {
 		for k := range actions {
 			actions[k] = int32(benchPolicy(i+k, batch.Masks[k*NumActions:(k+1)*NumActions]))
@@ -64,13 +73,13 @@ func BenchmarkVecStep(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	reportStepCPU(b, cpu) // all workers' CPU: with -cpu 2 it exceeds the wall-clock ns/op
 }
 
 // BenchmarkMarketFeatures measures the per-dataset precomputation, per bar.
 func BenchmarkMarketFeatures(b *testing.B) {
 	ds := randomWalkDays(b, 20, 43)
 	b.ReportAllocs()
-	b.ResetTimer()
 	for b.Loop() {
 		marketFeatures(ds)
 	}
