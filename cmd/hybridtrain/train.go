@@ -112,12 +112,9 @@ func planRun(s *settings) (runPlan, error) {
 	if s.Phase == 2 && s.Base != "" {
 		return runPlan{}, configErrorf("train: base (from %s): only Phase 3 transfers a Phase 2 checkpoint; drop --base or use --phase 3", s.source("base"))
 	}
-	if s.Base != "" && s.Resume != "" {
-		return runPlan{}, configErrorf("train: give either base (from %s) or resume (from %s), not both", s.source("base"), s.source("resume"))
-	}
 	for _, c := range []struct{ key, dir string }{{"base", s.Base}, {"resume", s.Resume}} {
-		if c.dir == "" {
-			continue
+		if c.dir == "" || c.key == "base" && s.Resume != "" {
+			continue // a resumed run does not read its base again (its config.yaml names it)
 		}
 		if st, err := os.Stat(c.dir); err != nil || !st.IsDir() {
 			return runPlan{}, fmt.Errorf("train: %s %s (from %s): %w: no such checkpoint directory", c.key, c.dir, s.source(c.key), policy.ErrCheckpoint)
@@ -129,6 +126,11 @@ func planRun(s *settings) (runPlan, error) {
 	data, err := resolveData(s)
 	if err != nil {
 		return runPlan{}, err
+	}
+	if s.Data == "" && !data.synthetic {
+		// Record the file the default picked, so config.yaml and metadata name it.
+		s.Data = data.path
+		s.sources["data"] = "the default for market " + s.Market
 	}
 	dev, err := resolveDevice(s)
 	if err != nil {
