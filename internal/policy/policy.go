@@ -28,6 +28,8 @@ type Policy struct {
 	adv    []float32        // normalised advantages
 	sq     *device.Buffer   // sums of squares, one per parameter, on the device
 	sqHost []float32
+	sqOut  []float64
+	bufs   []*device.Buffer
 	need   []bool
 }
 

@@ -259,11 +259,11 @@ func (p *Policy) Update(mb *Minibatch, hp UpdateParams) (UpdateStats, error) {
 		}
 	}
 	st.Applied = true
-	bufs := make([]*device.Buffer, 0, len(ps))
+	p.bufs = p.bufs[:0]
 	for _, t := range ps {
-		bufs = append(bufs, t.Buf)
+		p.bufs = append(p.bufs, t.Buf)
 	}
-	sq, err = p.sumSquares(eng, ps, bufs, trainable)
+	sq, err = p.sumSquares(eng, ps, p.bufs, trainable)
 	if err != nil {
 		return st, err
 	}
@@ -276,7 +276,8 @@ func (p *Policy) Update(mb *Minibatch, hp UpdateParams) (UpdateStats, error) {
 }
 
 // sumSquares returns, for each selected buffer, the sum of the squares of its elements,
-// computed on the device with one download for all of them.
+// computed on the device with one download for all of them (0 for the others). The slice
+// is reused by the next call.
 func (p *Policy) sumSquares(eng *device.Engine, ps []*device.Tensor, bufs []*device.Buffer, sel []bool) ([]float64, error) {
 	if p.sq == nil || p.sq.Device() != eng.Device() || p.sq.Len() != len(ps) {
 		b, err := eng.Alloc(len(ps))
@@ -300,11 +301,11 @@ func (p *Policy) sumSquares(eng *device.Engine, ps []*device.Tensor, bufs []*dev
 	if err := eng.Download(p.sqHost, p.sq); err != nil {
 		return nil, fmt.Errorf("policy: update: %w", err)
 	}
-	out := make([]float64, len(ps))
-	for i, s := range p.sqHost {
-		out[i] = float64(s)
+	p.sqOut = p.sqOut[:0]
+	for _, s := range p.sqHost {
+		p.sqOut = append(p.sqOut, float64(s))
 	}
-	return out, nil
+	return p.sqOut, nil
 }
 
 // adamFor returns t's Adam state, creating zero moments on t's device on its first step.
