@@ -172,6 +172,11 @@ type Result struct {
 
 	Evals    int64        // evaluations run
 	LastEval *EvalMetrics // nil before the first evaluation
+
+	// Model is the trained policy in memory with a frozen copy of the observation
+	// statistics, as final/ holds them (nil unless Finished): the `test` command's
+	// roundtrip check compares its actions with LoadModel(Final)'s.
+	Model *Model
 }
 
 // ErrInterrupted is returned when ctx ended training: the partial rollout was discarded and

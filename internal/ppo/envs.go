@@ -50,7 +50,7 @@ func (t *tradingEnvs) Flat() (Env, int, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("ppo: flat pass env: %w", err)
 	}
-	return v, walkedSessions(v, len(t.train)), nil
+	return v, len(v.Env(0).Sessions()), nil
 }
 
 // closeEnv stops an env's goroutines when it has any.
@@ -60,12 +60,3 @@ func closeEnv(e Env) {
 	}
 }
 
-// walkedSessions is the number of sessions env 0 of v walks (the tradable ones), else n.
-func walkedSessions(v any, n int) int {
-	if ve, ok := v.(interface{ Env(int) *env.Env }); ok {
-		if s, ok := any(ve.Env(0)).(interface{ Sessions() []int }); ok {
-			return len(s.Sessions())
-		}
-	}
-	return n
-}

@@ -544,6 +544,7 @@ func (t *trainer) run(ctx context.Context) error {
 		t.res.Final = filepath.Join(t.runDir, finalDir)
 	}
 	t.res.Finished = true
+	t.res.Model = &Model{Policy: t.pol, obsRMS: t.obsRMS.Clone(), normObs: t.cfg.NormObs, clipObs: t.cfg.ClipObs}
 	if err := t.checkParams(); err != nil {
 		t.res.Finite = false
 		return err

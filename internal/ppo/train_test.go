@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"hybridtrain/internal/device"
@@ -390,5 +393,229 @@ func TestNaNRewardStopsWithTypedError(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Join(s.RunDir, checkpointsDir))
 	if len(entries) != 1 {
 		t.Errorf("%d periodic checkpoints, want only ts-000000128", len(entries))
+	}
+}
+
+// tensorsByName reads a checkpoint's model tensors.
+func tensorsByName(t testing.TB, dir string) map[string]policy.NamedTensor {
+	t.Helper()
+	c, err := policy.ReadCheckpoint(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]policy.NamedTensor{}
+	for _, x := range c.Model {
+		m[x.Name] = x
+	}
+	return m
+}
+
+// lastRollout returns the last rollout line of a run's metrics.
+func rolloutLines(t testing.TB, runDir string) []map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(runDir, metricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	for _, l := range bytes.Split(bytes.TrimSpace(data), []byte{'\n'}) {
+		var obj map[string]any
+		if err := json.Unmarshal(l, &obj); err != nil {
+			t.Fatal(err)
+		}
+		if obj["kind"] == "rollout" {
+			out = append(out, obj)
+		}
+	}
+	return out
+}
+
+// baseRun trains a small Phase 2 policy on the 4-action identity env (4 observations):
+// the base a Phase 3 toy run transfers.
+func baseRun(t *testing.T) *Result {
+	c := toyConfig()
+	c.TotalTimesteps = 512
+	c.NormObs = true
+	return train(t, toySetup(t, toySpec{kind: toyIdentity, nAct: 4, epLen: 50}, c))
+}
+
+// TestWarmupTrainsOnlyTheAdapter transfers a Phase 2 base into a Phase 3 run on an env
+// whose reward depends only on the context features. Inside the warm-up the base network's
+// parameters stay bitwise equal to the base checkpoint's and the adapter moves (its context
+// columns included); after the warm-up the base trains too. The transferred normaliser
+// statistics of the base features stay frozen; the context features' start from the flat
+// pass.
+func TestWarmupTrainsOnlyTheAdapter(t *testing.T) {
+	base := baseRun(t)
+	baseT := tensorsByName(t, base.Final)
+	spec := toySpec{kind: toyContext, baseDim: 4, nAct: 4, epLen: 50}
+	run := func(warmup int64) (*Result, map[string]policy.NamedTensor) {
+		c := toyConfig()
+		c.TotalTimesteps, c.AdapterWarmupSteps = 1024, warmup
+		c.NormObs = true
+		s := toySetup(t, spec, c)
+		s.BaseDir = base.Final
+		res := train(t, s)
+		return res, tensorsByName(t, res.Final)
+	}
+
+	res, got := run(1 << 40) // the whole run is warm-up
+	for name, want := range baseT {
+		if strings.HasPrefix(name, "obs_rms.") || strings.HasPrefix(name, "ret_rms.") {
+			continue
+		}
+		if !slices.Equal(got[name].F32, want.F32) {
+			t.Errorf("warm-up: base parameter %s changed", name)
+		}
+	}
+	w := got["adapter.weight"] // [out 4, in 8]
+	var ctxMoved bool
+	for o := range 4 {
+		for i := 4; i < 8; i++ {
+			ctxMoved = ctxMoved || w.F32[o*8+i] != 0
+		}
+	}
+	if !ctxMoved {
+		t.Error("warm-up: the adapter's context columns did not move")
+	}
+	lines := rolloutLines(t, res.RunDir)
+	for _, l := range lines {
+		if l["train/base_frozen"] != true {
+			t.Fatalf("warm-up: rollout at %v not frozen", l["time/total_timesteps"])
+		}
+	}
+	if llm := lines[len(lines)-1]["adapter/llm_features_learned"].(float64); !(llm > 0) {
+		t.Errorf("llm_features_learned = %g after the warm-up, want > 0", llm)
+	}
+	if res.AdapterReports != res.Rollouts {
+		t.Errorf("adapter statistics in %d of %d rollouts", res.AdapterReports, res.Rollouts)
+	}
+	// Normaliser: the base block is the base's, unchanged; the context block was measured.
+	for _, n := range []string{"mean", "var", "count"} {
+		bt, gt := baseT["obs_rms."+n].F64, got["obs_rms."+n].F64
+		if !slices.Equal(gt[:4], bt) {
+			t.Errorf("obs_rms.%s base block = %v, want the base's %v", n, gt[:4], bt)
+		}
+	}
+	if cnt := got["obs_rms.count"].F64; !(cnt[4] > 1024) {
+		t.Errorf("context statistics count %g, want the flat pass plus 1,024 training observations", cnt[4])
+	}
+
+	// Warm-up of 512 timesteps: frozen for the updates before it, then the base trains.
+	res, got = run(512)
+	lines = rolloutLines(t, res.RunDir)
+	for _, l := range lines {
+		ts := l["time/total_timesteps"].(float64)
+		if frozen := l["train/base_frozen"] == true; frozen != (ts < 512) {
+			t.Errorf("update at %v timesteps: base frozen %v, want %v", ts, frozen, ts < 512)
+		}
+	}
+	if slices.Equal(got["action_net.weight"].F32, baseT["action_net.weight"].F32) {
+		t.Error("after the warm-up: the base's action head never moved")
+	}
+}
+
+// TestPhase3FromScratch trains the adapter and the base together from the start (orig
+// crashed here); the adapter statistics come with every rollout.
+func TestPhase3FromScratch(t *testing.T) {
+	c := toyConfig()
+	c.TotalTimesteps = 4096
+	spec := toySpec{kind: toyContext, baseDim: 4, nAct: 4, epLen: 50}
+	res := train(t, toySetup(t, spec, c))
+	lines := rolloutLines(t, res.RunDir)
+	if len(lines) == 0 || int64(len(lines)) != res.Rollouts || res.AdapterReports != res.Rollouts {
+		t.Fatalf("%d rollout lines, %d rollouts, %d adapter reports", len(lines), res.Rollouts, res.AdapterReports)
+	}
+	for _, l := range lines {
+		if l["train/base_frozen"] != false {
+			t.Fatal("from scratch: the base was frozen")
+		}
+	}
+	if llm := lines[len(lines)-1]["adapter/llm_features_learned"].(float64); !(llm > 0) {
+		t.Errorf("llm_features_learned = %g, want > 0", llm)
+	}
+	em := evalModel(t, res.Final, spec, 5)
+	t.Logf("context env: mean reward %g of 50 (random 12.5)", em.MeanReward)
+	if em.MeanReward < 40 {
+		t.Errorf("context env: mean reward %g of 50, want >= 40 (the reward depends only on the context block)", em.MeanReward)
+	}
+}
+
+// recorder keeps what Train reports.
+type recorder struct {
+	total, start int64
+	rollouts     []RolloutMetrics
+	evals        []EvalMetrics
+}
+
+func (r *recorder) Start(total, start int64) { r.total, r.start = total, start }
+func (r *recorder) Rollout(m RolloutMetrics) { r.rollouts = append(r.rollouts, m) }
+func (r *recorder) Eval(m EvalMetrics)       { r.evals = append(r.evals, m) }
+
+// TestRunDirectoryLayout: evaluations at the first boundary at or past each multiple of
+// eval_freq, best/ only on a strictly higher mean, periodic checkpoints every save_freq
+// keeping the last keep_checkpoints, final/, config.yaml, metadata.
+func TestRunDirectoryLayout(t *testing.T) {
+	c := toyConfig()
+	c.NEnvs, c.NSteps, c.BatchSize = 2, 64, 32 // boundaries every 128 timesteps
+	c.TotalTimesteps = 1200                    // ends at the first boundary past it: 1280
+	c.EvalFreq, c.NEvalEpisodes = 300, 2
+	c.SaveFreq, c.KeepCheckpoints = 256, 2
+	spec := toySpec{kind: toyIdentity, nAct: 4, epLen: 50}
+	s := toySetup(t, spec, c)
+	rec := &recorder{}
+	res, err := Train(context.Background(), s, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Finished || res.Timesteps != 1280 || res.Rollouts != 10 {
+		t.Fatalf("finished %v at %d after %d rollouts, want true at 1280 after 10", res.Finished, res.Timesteps, res.Rollouts)
+	}
+	if rec.total != 1200 || rec.start != 0 || len(rec.rollouts) != 10 {
+		t.Errorf("recorder: Start(%d, %d), %d rollouts; want Start(1200, 0), 10", rec.total, rec.start, len(rec.rollouts))
+	}
+	// 300 -> 384, 600 -> 640, 900 -> 1024, 1200 -> 1280.
+	wantEvals := []int64{384, 640, 1024, 1280}
+	if len(rec.evals) != len(wantEvals) || res.Evals != int64(len(wantEvals)) {
+		t.Fatalf("%d evaluations, want %d", len(rec.evals), len(wantEvals))
+	}
+	best := math.Inf(-1)
+	for i, e := range rec.evals {
+		if e.Timesteps != wantEvals[i] {
+			t.Errorf("evaluation %d at %d timesteps, want %d", i+1, e.Timesteps, wantEvals[i])
+		}
+		if want := e.MeanReward > best; e.Best != want {
+			t.Errorf("evaluation %d: best %v with mean %g after a best of %g", i+1, e.Best, e.MeanReward, best)
+		}
+		best = max(best, e.MeanReward)
+		if e.Episodes != 2 || e.MaskedActions != 0 {
+			t.Errorf("evaluation %d: %d episodes, %d masked actions; want 2, 0", i+1, e.Episodes, e.MaskedActions)
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Join(s.RunDir, checkpointsDir))
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{"ts-000001024", "ts-000001280"}) {
+		t.Errorf("periodic checkpoints %v, want the last two: ts-000001024 ts-000001280", names)
+	}
+	for _, d := range []string{bestDir, finalDir} {
+		if _, err := LoadModel(filepath.Join(s.RunDir, d)); err != nil {
+			t.Errorf("%s: %v", d, err)
+		}
+	}
+	if cfg, _ := os.ReadFile(filepath.Join(s.RunDir, configFile)); string(cfg) != "toy: true\n" {
+		t.Errorf("config.yaml = %q, want the Setup's YAML", cfg)
+	}
+	m, err := LoadModel(res.Final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Meta.Timesteps != 1280 || m.Meta.Phase != 2 || m.Meta.Market != "toy" || m.Meta.Seed != 3 || m.Meta.ToolVersion != "test" {
+		t.Errorf("final metadata %+v", m.Meta)
+	}
+	if n := len(rolloutLines(t, s.RunDir)); n != 10 {
+		t.Errorf("%d rollout lines, want 10", n)
 	}
 }
