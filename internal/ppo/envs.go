@@ -59,4 +59,3 @@ func closeEnv(e Env) {
 		c.Close()
 	}
 }
-
