@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,7 +51,7 @@ func TestPipeline(t *testing.T) {
 				t.Errorf("check %d: want PASS %s, stdout:\n%s", i+1, name, a.out.String())
 			}
 		}
-		if !strings.Contains(a.out.String(), "reproduce the last evaluation") {
+		if !strings.Contains(a.out.String(), "reproduces the last evaluation") {
 			t.Errorf("roundtrip did not compare with the last evaluation:\n%s", a.out.String())
 		}
 	})
@@ -151,4 +153,45 @@ func TestPipeline(t *testing.T) {
 			t.Errorf("p3/config.yaml: %v\n%s", err, cfg)
 		}
 	})
+}
+
+// TestRoundtripCheckFails: the roundtrip check fails when final/ is not the trained policy
+// (here: the in-memory model of another seed) and when final/ does not reproduce the last
+// evaluation.
+func TestRoundtripCheckFails(t *testing.T) {
+	inTempDir(t)
+	writeFile(t, "tiny.yaml", tinyConfig)
+	a := realApp(t)
+	if code := a.run("train", "--market", "NQ", "--test", "--config", "tiny.yaml", "--seed", "2", "--out", "other", "--quiet"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, a.err.String())
+	}
+	other, err := ppo.LoadModel(filepath.Join("other", "final"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		tamper func(*ppo.Result)
+		want   string
+	}{
+		{"another policy", func(r *ppo.Result) { r.Model = other }, "from the trained policy"},
+		{"another evaluation", func(r *ppo.Result) { r.LastEval.MeanReward += 1 }, "the last training-time evaluation gave"},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := realApp(t)
+			a.train = func(ctx context.Context, s ppo.Setup, rec ppo.Recorder) (*ppo.Result, error) {
+				res, err := ppo.Train(ctx, s, rec)
+				if err == nil {
+					tc.tamper(res)
+				}
+				return res, err
+			}
+			a.checks = []smokeCheck{{"roundtrip", checkRoundtrip}}
+			code := a.run("test", "--config", "tiny.yaml", "--quiet", "--out", fmt.Sprintf("run%d", i))
+			if code != exitRuntime || !strings.HasPrefix(a.out.String(), "FAIL roundtrip: ") || !strings.Contains(a.out.String(), tc.want) {
+				t.Errorf("exit %d, stdout %q; want 1 and FAIL roundtrip ... %s", code, a.out.String(), tc.want)
+			}
+		})
+	}
 }

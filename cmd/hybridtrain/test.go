@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"hybridtrain/internal/env"
-	"hybridtrain/internal/policy"
 	"hybridtrain/internal/ppo"
 )
 
@@ -45,9 +44,9 @@ on stdout, "PASS <name>: <detail>" or "FAIL <name>: <detail>":
   finite     no NaN or Inf in any metric or in the final parameters
   masks      no masked action was taken in training or in evaluation
   adapter    adapter statistics were reported every rollout
-  roundtrip  final/ loads, survives a write/read round trip with identical
-             deterministic actions on the first 256 validation observations,
-             and reproduces the last training-time evaluation exactly
+  roundtrip  final/ loads and gives the trained policy's deterministic actions
+             on the first 256 validation observations (and reproduces the last
+             training-time evaluation exactly)
   eval       at least one evaluation ran on the validation split
 
 Market NQ; data/NQ_D1M.csv if present, else the built-in synthetic bars. It
@@ -307,66 +306,51 @@ func checkEval(_ context.Context, r *smokeRun) (string, error) {
 		res.Evals, e.Timesteps, e.Episodes, e.MeanReward), nil
 }
 
-// checkRoundtrip loads final/, writes it through the checkpoint container to a new
-// directory and loads that: both give identical deterministic actions on the first 256
-// validation observations. When the last training-time evaluation ran on the final
-// parameters, the loaded model must reproduce its metrics exactly (it ran on the policy in
-// memory, so this ties the file to what was trained).
+// checkRoundtrip loads final/ and compares its deterministic actions with those of the
+// policy still in memory (Result.Model) on the first 256 validation observations. When the
+// last training-time evaluation ran on the final parameters, the loaded model must also
+// reproduce its metrics exactly.
 func checkRoundtrip(ctx context.Context, r *smokeRun) (string, error) {
 	res, err := r.trained()
 	if err != nil {
 		return "", err
 	}
-	if res.Final == "" {
+	switch {
+	case res.Final == "":
 		return "", errors.New("no final/ checkpoint")
+	case res.Model == nil:
+		return "", errors.New("the trainer returned no in-memory model to compare with")
 	}
-	m1, err := ppo.LoadModel(res.Final)
+	loaded, err := ppo.LoadModel(res.Final)
 	if err != nil {
 		return "", fmt.Errorf("load %s: %w", res.Final, err)
 	}
-	c, err := policy.ReadCheckpoint(res.Final)
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", res.Final, err)
-	}
-	tmp, err := os.MkdirTemp("", "hybridtrain-roundtrip-*")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	copyDir := tmp + "/final"
-	if err := policy.WriteCheckpoint(copyDir, c); err != nil {
-		return "", fmt.Errorf("write a copy: %w", err)
-	}
-	m2, err := ppo.LoadModel(copyDir)
-	if err != nil {
-		return "", fmt.Errorf("load the copy: %w", err)
-	}
 	_, val := r.dataset.SplitSessions(r.settings.Env.TrainFraction)
-	obs, masks, a1, err := validationActions(m1, r.dataset, val, r.settings.Env, roundtripRows)
+	obs, masks, want, err := validationActions(res.Model, r.dataset, val, r.settings.Env, roundtripRows)
 	if err != nil {
 		return "", err
 	}
-	rows := len(a1)
-	a2 := make([]int32, rows)
-	if err := m2.Act(obs, masks, rows, a2); err != nil {
-		return "", fmt.Errorf("copy: act: %w", err)
+	rows := len(want)
+	got := make([]int32, rows)
+	if err := loaded.Act(obs, masks, rows, got); err != nil {
+		return "", fmt.Errorf("final/: act: %w", err)
 	}
-	for i := range a1 {
-		if a1[i] != a2[i] {
-			return "", fmt.Errorf("observation %d: action %d from final/, %d from its copy", i, a1[i], a2[i])
+	for i := range want {
+		if got[i] != want[i] {
+			return "", fmt.Errorf("validation observation %d: action %d from final/, %d from the trained policy", i, got[i], want[i])
 		}
 	}
-	detail := fmt.Sprintf("final/ and its copy agree on %d validation observations", rows)
-	if e := res.LastEval; e != nil && e.Timesteps == res.Timesteps && m1.Meta.Timesteps == res.Timesteps {
-		got, err := ppo.Evaluate(ctx, m1, r.dataset, val, r.settings.Env, e.Episodes)
+	detail := fmt.Sprintf("final/ and the trained policy agree on %d validation observations", rows)
+	if e := res.LastEval; e != nil && e.Timesteps == res.Timesteps && loaded.Meta.Timesteps == res.Timesteps {
+		m, err := ppo.Evaluate(ctx, loaded, r.dataset, val, r.settings.Env, e.Episodes)
 		if err != nil {
 			return "", fmt.Errorf("evaluate final/: %w", err)
 		}
-		if got.MeanReward != e.MeanReward || got.MeanPnL != e.MeanPnL || got.Trades != e.Trades {
-			return "", fmt.Errorf("final/ evaluates to mean reward %v, P&L %v, %d trades; training's last evaluation gave %v, %v, %d",
-				got.MeanReward, got.MeanPnL, got.Trades, e.MeanReward, e.MeanPnL, e.Trades)
+		if m.MeanReward != e.MeanReward || m.MeanPnL != e.MeanPnL || m.Trades != e.Trades {
+			return "", fmt.Errorf("final/ evaluates to mean reward %v, P&L %v, %d trades; the last training-time evaluation gave %v, %v, %d",
+				m.MeanReward, m.MeanPnL, m.Trades, e.MeanReward, e.MeanPnL, e.Trades)
 		}
-		detail += fmt.Sprintf(" and reproduce the last evaluation (mean reward %.4g)", got.MeanReward)
+		detail += fmt.Sprintf(", and final/ reproduces the last evaluation (mean reward %.4g)", m.MeanReward)
 	}
 	return detail, nil
 }
@@ -375,7 +359,7 @@ func checkRoundtrip(ctx context.Context, r *smokeRun) (string, error) {
 // deterministic actions and returns the first rows observations, their masks and the
 // actions.
 func validationActions(m *ppo.Model, ds *env.Dataset, val []int, cfg env.Config, rows int) ([]float32, []bool, []int32, error) {
-	dim := m.Meta.ObsDim
+	dim := m.ObsDim()
 	e, err := env.New(ds, cfg, env.Options{Sessions: val, Mode: env.ModeOrdered, ObsDim: dim}, rand.New(rand.NewPCG(0, 0)))
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("validation env: %w", err)
@@ -391,7 +375,7 @@ func validationActions(m *ppo.Model, ds *env.Dataset, val []int, cfg env.Config,
 	for i := range rows {
 		o, mk := obs[i*dim:(i+1)*dim], masks[i*env.NumActions:(i+1)*env.NumActions]
 		if err := m.Act(o, mk, 1, acts[i:i+1]); err != nil {
-			return nil, nil, nil, fmt.Errorf("final/: act: %w", err)
+			return nil, nil, nil, fmt.Errorf("trained policy: act: %w", err)
 		}
 		if i+1 == rows {
 			break
