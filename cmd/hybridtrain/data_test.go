@@ -123,7 +123,7 @@ func TestDeviceVersionCompletion(t *testing.T) {
 	}
 
 	a = newTestApp(t)
-	if code := a.run("version"); code != exitOK || !strings.Contains(a.out.String(), runtime.Version()) || !strings.Contains(a.out.String(), "build tags  none (no cuda)") {
+	if code := a.run("version"); code != exitOK || !strings.Contains(a.out.String(), runtime.Version()) || !strings.Contains(a.out.String(), "build tags  none (CPU only, no CUDA)") {
 		t.Errorf("version: exit %d, stdout %q", code, a.out.String())
 	}
 	a = newTestApp(t)

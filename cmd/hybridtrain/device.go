@@ -15,9 +15,10 @@ func newDeviceCmd(a *app) *cobra.Command {
 		Short: "List the devices this binary can use and which one auto picks",
 		Long: `List the devices this binary can use and which one --device auto picks.
 
-A build without the cuda tag uses the CPU only (auto = cpu; --device cuda is an
-error that says how to build with CUDA). A cuda build needs a GPU to start at all
-(gorgonia.org/cu exits 1 before main without one), and there auto = cuda:0.`,
+A default build uses the CPU only (auto = cpu; --device cuda is an error that says
+how to build with CUDA). A CUDA build (go build -tags hybridcuda ./cmd/hybridtrain)
+needs a GPU to start at all (gorgonia.org/cu exits 1 before main without one), and
+there auto = cuda:0. See docs/cuda.md.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(*cobra.Command, []string) error {
 			return runDevice(a, asJSON)
@@ -50,7 +51,7 @@ func runDevice(a *app, asJSON bool) error {
 		fmt.Fprintf(a.stdout, "%s%s\n", d, mark)
 	}
 	if !rep.CUDABuild {
-		fmt.Fprintln(a.stderr, "cuda: not in this build (go build -tags cuda ./cmd/hybridtrain; see docs/cuda.md)")
+		fmt.Fprintln(a.stderr, "cuda: not in this build (go build -tags hybridcuda ./cmd/hybridtrain; see docs/cuda.md)")
 	}
 	return nil
 }

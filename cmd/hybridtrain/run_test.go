@@ -84,7 +84,7 @@ func TestBadInvocations(t *testing.T) {
 		{name: "bad value in environment", setup: func(t *testing.T) { t.Setenv("HYBRIDTRAIN_ENT_COEF", "-1") },
 			args: []string{"train", "--market", "NQ"}, code: exitUsage, want: []string{"ent_coef", "$HYBRIDTRAIN_ENT_COEF"}},
 		{name: "missing config file", args: []string{"train", "--market", "NQ", "--config", "nope.yaml"}, code: exitUsage, want: []string{"nope.yaml"}},
-		{name: "cuda in a cpu build", args: []string{"train", "--market", "NQ", "--device", "cuda"}, code: exitUsage, want: []string{"-tags cuda"}},
+		{name: "cuda in a cpu build", args: []string{"train", "--market", "NQ", "--device", "cuda"}, code: exitUsage, want: []string{"CUDA support", "--device"}},
 		{name: "base with phase 2", setup: func(t *testing.T) { os.Mkdir("p2", 0o755) },
 			args: []string{"train", "--market", "NQ", "--phase", "2", "--base", "p2"}, code: exitUsage, want: []string{"base", "Phase 3"}},
 		{name: "missing data file", args: []string{"train", "--market", "NQ", "--data", "nope.csv"}, code: exitData, want: []string{"nope.csv", "no such file"}},

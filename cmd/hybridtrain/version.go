@@ -41,12 +41,13 @@ func toolVersion() string {
 	return v
 }
 
-// buildTags names the optional features compiled in.
+// buildTags names the optional features compiled in: the CUDA device is the hybridcuda
+// build tag (docs/cuda.md says why it is not called cuda).
 func buildTags() string {
 	if device.CUDAAvailable() {
-		return "cuda"
+		return "hybridcuda (CUDA)"
 	}
-	return "none (no cuda)"
+	return "none (CPU only, no CUDA)"
 }
 
 func newVersionCmd(a *app) *cobra.Command {
