@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sync"
 	"unsafe"
 
 	"gorgonia.org/cu"
@@ -49,11 +50,23 @@ func newCUDAKernels(ordinal int) (kernels, error) {
 //
 // Only the package-level cu functions (which return errors) are called inside Do; the
 // Ctx methods of the same names keep a sticky error in the Ctx instead.
+//
+// cu's Do is not safe for concurrent callers (two callers can receive each other's
+// results, one of them before its work ran), so do serialises them: an Engine is used by
+// one goroutine at a time, but Transfer or a second engine user must not corrupt it.
 type cuDriver struct {
 	ctx    *cu.Ctx
+	mu     sync.Mutex
 	mod    cu.Module
 	fns    [numKernels]cu.Function
 	stream cu.Stream
+}
+
+// do runs fn on the context's thread.
+func (d *cuDriver) do(fn func() error) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ctx.Do(fn)
 }
 
 // newCUContext is cu.NewContext with its panic turned into an error.
@@ -83,7 +96,7 @@ func openCUDriver(ordinal int) (*cuDriver, error) {
 		return nil, err
 	}
 	d := &cuDriver{ctx: ctx}
-	err = ctx.Do(func() error {
+	err = d.do(func() error {
 		// The JIT's error log names the PTX line it rejects; without it a bad module is only
 		// "InvalidPtx".
 		logBuf := &cu.JITErrorLogBuffer{Buffer: make([]byte, 8192)}
@@ -119,7 +132,7 @@ func openCUDriver(ordinal int) (*cuDriver, error) {
 
 func (d *cuDriver) alloc(bytes int64) (uintptr, error) {
 	var p cu.DevicePtr
-	err := d.ctx.Do(func() (err error) {
+	err := d.do(func() (err error) {
 		p, err = cu.MemAlloc(bytes)
 		return err
 	})
@@ -127,23 +140,23 @@ func (d *cuDriver) alloc(bytes int64) (uintptr, error) {
 }
 
 func (d *cuDriver) free(p uintptr) error {
-	return d.ctx.Do(func() error { return cu.MemFree(cu.DevicePtr(p)) })
+	return d.do(func() error { return cu.MemFree(cu.DevicePtr(p)) })
 }
 
 func (d *cuDriver) zero(p uintptr, n int) error {
-	return d.ctx.Do(func() error { return cu.MemsetD32Async(cu.DevicePtr(p), 0, int64(n), d.stream) })
+	return d.do(func() error { return cu.MemsetD32Async(cu.DevicePtr(p), 0, int64(n), d.stream) })
 }
 
 // htod copies from Go memory. For pageable host memory the driver stages the source before
 // the call returns, so src is free to change afterwards even though the copy is queued.
 func (d *cuDriver) htod(p uintptr, src []float32) error {
-	return d.ctx.Do(func() error {
+	return d.do(func() error {
 		return cu.MemcpyHtoDAsync(cu.DevicePtr(p), unsafe.Pointer(&src[0]), int64(len(src))*4, d.stream)
 	})
 }
 
 func (d *cuDriver) dtoh(dst []float32, p uintptr) error {
-	return d.ctx.Do(func() error {
+	return d.do(func() error {
 		if err := cu.MemcpyDtoHAsync(unsafe.Pointer(&dst[0]), cu.DevicePtr(p), int64(len(dst))*4, d.stream); err != nil {
 			return err
 		}
@@ -159,11 +172,11 @@ func (d *cuDriver) launch(k int, gx, gy, block int, a []uint64) error {
 	for i := range a {
 		params[i] = unsafe.Pointer(&a[i])
 	}
-	return d.ctx.Do(func() error {
+	return d.do(func() error {
 		return d.fns[k].Launch(gx, gy, 1, block, 1, 1, 0, d.stream, params)
 	})
 }
 
 func (d *cuDriver) sync() error {
-	return d.ctx.Do(func() error { return d.stream.Synchronize() })
+	return d.do(func() error { return d.stream.Synchronize() })
 }
