@@ -53,8 +53,25 @@ type inspectReport struct {
 	Architecture  policy.Arch    `json:"architecture"`
 	Parameters    int            `json:"parameters"`
 	Normalizer    []normBlock    `json:"normalizer"`
-	Adapter       *adapter.Stats `json:"adapter,omitempty"`
+	Adapter       *adapterStats  `json:"adapter,omitempty"`
 	Files         []string       `json:"files"`
+}
+
+// adapterStats are adapter.Stats under the metrics' names (adapter/weight_mean, ...).
+type adapterStats struct {
+	WeightMean            float64 `json:"weight_mean"`
+	WeightStd             float64 `json:"weight_std"`
+	WeightMin             float64 `json:"weight_min"`
+	WeightMax             float64 `json:"weight_max"`
+	BiasMean              float64 `json:"bias_mean"`
+	BiasStd               float64 `json:"bias_std"`
+	BaseIdentityDeviation float64 `json:"base_identity_deviation"`
+	LLMFeaturesLearned    float64 `json:"llm_features_learned"`
+}
+
+func newAdapterStats(s adapter.Stats) *adapterStats {
+	return &adapterStats{s.WeightMean, s.WeightStd, s.WeightMin, s.WeightMax, s.BiasMean, s.BiasStd,
+		s.BaseIdentityDeviation, s.LLMFeaturesLearned}
 }
 
 // normBlock summarises a normaliser's statistics over a range of features.
@@ -101,7 +118,7 @@ func runInspect(a *app, opts *inspectOptions) error {
 		if err != nil {
 			return fmt.Errorf("inspect: adapter statistics: %w", err)
 		}
-		rep.Adapter = &st
+		rep.Adapter = newAdapterStats(st)
 	}
 	if opts.asJSON {
 		return writeJSON(a.stdout, rep)

@@ -72,6 +72,13 @@ func TestPipeline(t *testing.T) {
 			rep.Timesteps != 256 || rep.Parameters != wantParams || rep.Adapter == nil || !rep.Architecture.Adapter {
 			t.Errorf("inspect: %+v (want %d parameters)", rep, wantParams)
 		}
+		// 256 timesteps of training moved the context columns away from their zero init.
+		if rep.Adapter != nil && !(rep.Adapter.LLMFeaturesLearned > 0) {
+			t.Errorf("adapter llm_features_learned: got %v, want > 0", rep.Adapter.LLMFeaturesLearned)
+		}
+		if !strings.Contains(a.out.String(), `"llm_features_learned"`) {
+			t.Errorf("inspect --json does not name llm_features_learned:\n%s", a.out.String())
+		}
 		if len(rep.Normalizer) != 3 || rep.Normalizer[0].Features != 228 || rep.Normalizer[1].Features != 33 || rep.Normalizer[2].Features != 1 {
 			t.Errorf("normaliser blocks: %+v", rep.Normalizer)
 		}

@@ -211,7 +211,7 @@ func TestInteractive(t *testing.T) {
 	})
 	t.Run("decline", func(t *testing.T) {
 		inTempDir(t)
-		a, ft := interactiveApp(t, "1\n1\nn\n")
+		a, ft := interactiveApp(t, "1\nn\n") // no data files: the markets, then the confirmation
 		code := a.run("train", "--test", "--quiet")
 		if code != exitRuntime || !strings.Contains(a.err.String(), "aborted") || ft.calls != 0 {
 			t.Errorf("got exit %d with %d trainer calls, stderr %q; want 1, 0, aborted", code, ft.calls, a.err.String())
@@ -229,7 +229,7 @@ func TestInteractive(t *testing.T) {
 	})
 	t.Run("bad answers then end of input", func(t *testing.T) {
 		inTempDir(t)
-		a, ft := interactiveApp(t, "7\nabc\n")
+		a, ft := interactiveApp(t, "99\nabc\n")
 		code := a.run("train", "--test", "--quiet")
 		if code != exitRuntime || ft.calls != 0 || !strings.Contains(a.err.String(), "not one of the choices") {
 			t.Errorf("got exit %d, %d calls, stderr %q", code, ft.calls, a.err.String())

@@ -254,6 +254,14 @@ func runDirOf(ckpt string) string {
 func (a *app) askMarket(s *settings) error {
 	known := s.knownMarkets()
 	withData := marketsWithData(known)
+	if len(withData) == 0 {
+		i, err := a.prompt.Choose(fmt.Sprintf("market to train on (no %s files here: built-in synthetic bars):", defaultDataPath("<SYM>")), known)
+		if err != nil {
+			return fmt.Errorf("train: market: %w", err)
+		}
+		s.Market, s.sources["market"] = known[i], "prompt"
+		return nil
+	}
 	options := make([]string, 0, len(withData)+1)
 	for _, sym := range withData {
 		options = append(options, fmt.Sprintf("%s (%s)", sym, defaultDataPath(sym)))
@@ -264,7 +272,7 @@ func (a *app) askMarket(s *settings) error {
 		return fmt.Errorf("train: market: %w", err)
 	}
 	if i < len(withData) {
-		s.Market = withData[i]
+		s.Market, s.sources["market"] = withData[i], "prompt"
 		return nil
 	}
 	j, err := a.prompt.Choose("instrument for the synthetic bars:", known)
