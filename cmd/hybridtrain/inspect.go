@@ -39,22 +39,22 @@ checkpoint is verified first (schema, hashes, dims): a bad one exits 4.`,
 
 // inspectReport is inspect's output (--json as is).
 type inspectReport struct {
-	Dir           string         `json:"dir"`
-	SchemaVersion int            `json:"schema_version"`
-	Phase         int            `json:"phase"`
-	Market        string         `json:"market"`
-	Timesteps     int64          `json:"timesteps"`
-	Seed          uint64         `json:"seed"`
-	ToolVersion   string         `json:"tool_version"`
-	CreatedAt     string         `json:"created_at"`
-	ObsDim        int            `json:"obs_dim"`
-	BaseObsDim    int            `json:"base_obs_dim"`
-	NumActions    int            `json:"num_actions"`
-	Architecture  policy.Arch    `json:"architecture"`
-	Parameters    int            `json:"parameters"`
-	Normalizer    []normBlock    `json:"normalizer"`
-	Adapter       *adapterStats  `json:"adapter,omitempty"`
-	Files         []string       `json:"files"`
+	Dir           string        `json:"dir"`
+	SchemaVersion int           `json:"schema_version"`
+	Phase         int           `json:"phase"`
+	Market        string        `json:"market"`
+	Timesteps     int64         `json:"timesteps"`
+	Seed          uint64        `json:"seed"`
+	ToolVersion   string        `json:"tool_version"`
+	CreatedAt     string        `json:"created_at"`
+	ObsDim        int           `json:"obs_dim"`
+	BaseObsDim    int           `json:"base_obs_dim"`
+	NumActions    int           `json:"num_actions"`
+	Architecture  policy.Arch   `json:"architecture"`
+	Parameters    int           `json:"parameters"`
+	Normalizer    []normBlock   `json:"normalizer"`
+	Adapter       *adapterStats `json:"adapter,omitempty"`
+	Files         []string      `json:"files"`
 }
 
 // adapterStats are adapter.Stats under the metrics' names (adapter/weight_mean, ...).
