@@ -26,7 +26,9 @@ type Model struct {
 
 // LoadModel reads a checkpoint directory (best/, final/, interrupted/ or
 // checkpoints/ts-*/): the policy on the CPU, the observation normaliser's statistics and the
-// metadata. Errors wrap policy.ErrCheckpoint and name the file or field at fault.
+// metadata. Whether and how observations are normalised comes from state.json's settings
+// (norm_obs, clip_obs); a checkpoint without state.json normalises with the defaults (on,
+// clip 10). Errors wrap policy.ErrCheckpoint and name the file or field at fault.
 func LoadModel(dir string) (*Model, error) {
 	c, err := policy.ReadCheckpoint(dir)
 	if err != nil {
@@ -36,20 +38,24 @@ func LoadModel(dir string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ppo: %s: %w", dir, err)
 	}
-	st, err := decodeState(dir, c.State)
-	if err != nil {
-		return nil, fmt.Errorf("ppo: %w", err)
+	// A model-only checkpoint (no state.json) normalises with the defaults.
+	def := DefaultConfig()
+	normObs, clip := def.NormObs, def.ClipObs
+	if len(c.State) > 0 {
+		st, err := decodeState(dir, c.State)
+		if err != nil {
+			return nil, fmt.Errorf("ppo: %w", err)
+		}
+		normObs, clip = st.Settings.PPO.NormObs, st.Settings.PPO.ClipObs
 	}
-	pc := pol.Config()
-	rms, err := readRMS(c, dir, "obs_rms", pc.ObsDim)
-	if err != nil {
-		return nil, fmt.Errorf("ppo: %w", err)
-	}
-	clip := st.Settings.PPO.ClipObs
-	if st.Settings.PPO.NormObs && !(clip > 0) {
+	if normObs && !(clip > 0) {
 		return nil, fmt.Errorf("%w: %s: %s: settings.ppo.clip_obs %g, want > 0", policy.ErrCheckpoint, dir, policy.StateFile, clip)
 	}
-	return &Model{Policy: pol, Meta: c.Meta, obsRMS: rms, normObs: st.Settings.PPO.NormObs, clipObs: clip}, nil
+	rms, err := readRMS(c, dir, "obs_rms", pol.Config().ObsDim)
+	if err != nil {
+		return nil, fmt.Errorf("ppo: %w", err)
+	}
+	return &Model{Policy: pol, Meta: c.Meta, obsRMS: rms, normObs: normObs, clipObs: clip}, nil
 }
 
 // ObsDim is the observation length the model takes (261 in Phase 3, 228 in Phase 2).

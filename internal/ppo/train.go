@@ -367,6 +367,7 @@ func (t *trainer) setupEnv() error {
 	t.dones = make([]bool, t.N)
 	t.epRew = make([]float64, t.N)
 	t.epLen = make([]int64, t.N)
+	t.window = make([]episodeRec, 0, episodeWindow)
 	return nil
 }
 
@@ -455,7 +456,10 @@ func (t *trainer) resume(pcfg policy.Config) error {
 	copy(t.obsRMS.Frozen, st.ObsFrozen)
 	copy(t.epRew, st.EpReward)
 	copy(t.epLen, st.EpLength)
-	t.window = slices.Clone(st.EpWindow)
+	if len(st.EpWindow) > episodeWindow {
+		return bad("ep_window")
+	}
+	t.window = append(t.window[:0], st.EpWindow...)
 
 	sm, ok := t.venv.(StateMarshaler)
 	if !ok {
@@ -556,63 +560,18 @@ func (t *trainer) run(ctx context.Context) error {
 // When ctx ends it returns errStop at once; the partial rollout is discarded.
 func (t *trainer) collect(ctx context.Context) error {
 	done := ctx.Done()
-	N, d, a := t.N, t.dim, t.nAct
-	b := t.batch
 	for step := range t.cfg.NSteps {
 		select {
 		case <-done:
 			return errStop
 		default:
 		}
-		lo, hi := step*N, (step+1)*N
-		obs := t.buf.obs[lo*d : hi*d]
-		masks := t.buf.masks[lo*a : hi*a]
-		t.normalize(obs, b.Obs, N)
-		copy(masks, b.Masks)
-		copy(t.buf.starts[lo:hi], t.starts)
-		t.act = policy.ActResult{Actions: t.buf.actions[lo:hi], Values: t.buf.values[lo:hi], LogProbs: t.buf.logp[lo:hi]}
-		if err := t.pol.Act(obs, masks, N, false, t.sampleRng, &t.act); err != nil {
-			return t.policyErr("act", err)
-		}
-		if err := t.venv.Step(t.buf.actions[lo:hi], b); err != nil {
-			return fmt.Errorf("ppo: step: %w", err)
-		}
-		t.timesteps += int64(N)
-		for i, r := range b.Rewards {
-			if !isFinite(r) {
-				return t.nonFinite(fmt.Sprintf("reward of env %d", i), fmt.Errorf("%w: reward %v", policy.ErrNonFinite, r))
-			}
-			t.dones[i] = b.Terminated[i] || b.Truncated[i]
-			if b.Infos[i].InvalidAction {
-				t.invalid++
-			}
-		}
-		if err := checkObs(b.Obs); err != nil {
-			return t.nonFinite("observation", err)
-		}
-		if t.cfg.NormObs {
-			t.obsRMS.Update(b.Obs, N)
-		}
-		rewards := t.buf.rewards[lo:hi]
-		if t.cfg.NormReward {
-			t.ret.Step(b.Rewards, t.dones, rewards, true)
-		} else {
-			copy(rewards, b.Rewards)
-		}
-		if err := t.bootstrap(rewards); err != nil {
+		if err := t.collectStep(step); err != nil {
 			return err
 		}
-		for i, r := range b.Rewards {
-			t.epRew[i] += r
-			t.epLen[i]++
-			if t.dones[i] {
-				t.recordEpisode(t.epRew[i], t.epLen[i])
-				t.epRew[i], t.epLen[i] = 0, 0
-			}
-		}
-		copy(t.starts, t.dones)
 	}
-	t.normalize(t.scratchObs, b.Obs, N)
+	N := t.N
+	t.normalize(t.scratchObs, t.batch.Obs, N)
 	if err := t.pol.Values(t.scratchObs, N, t.lastV); err != nil {
 		return t.policyErr("values", err)
 	}
@@ -622,6 +581,63 @@ func (t *trainer) collect(ctx context.Context) error {
 	computeGAE(t.buf.adv, t.buf.ret, t.buf.rewards, t.buf.values, t.buf.starts, t.lastV, t.starts,
 		t.cfg.NSteps, N, t.cfg.Gamma, t.cfg.GAELambda)
 	t.iterations++
+	return nil
+}
+
+// collectStep acts and steps the envs once, into row step of the buffer: normalise the
+// current observations, sample actions under their masks, step, check, update the
+// normalisers, bootstrap truncations and keep the episode statistics. It allocates nothing
+// itself (BenchmarkCollectStep).
+func (t *trainer) collectStep(step int) error {
+	N, d, a := t.N, t.dim, t.nAct
+	b := t.batch
+	lo, hi := step*N, (step+1)*N
+	obs := t.buf.obs[lo*d : hi*d]
+	masks := t.buf.masks[lo*a : hi*a]
+	t.normalize(obs, b.Obs, N)
+	copy(masks, b.Masks)
+	copy(t.buf.starts[lo:hi], t.starts)
+	t.act = policy.ActResult{Actions: t.buf.actions[lo:hi], Values: t.buf.values[lo:hi], LogProbs: t.buf.logp[lo:hi]}
+	if err := t.pol.Act(obs, masks, N, false, t.sampleRng, &t.act); err != nil {
+		return t.policyErr("act", err)
+	}
+	if err := t.venv.Step(t.buf.actions[lo:hi], b); err != nil {
+		return fmt.Errorf("ppo: step: %w", err)
+	}
+	t.timesteps += int64(N)
+	for i, r := range b.Rewards {
+		if !isFinite(r) {
+			return t.nonFinite(fmt.Sprintf("reward of env %d", i), fmt.Errorf("%w: reward %v", policy.ErrNonFinite, r))
+		}
+		t.dones[i] = b.Terminated[i] || b.Truncated[i]
+		if b.Infos[i].InvalidAction {
+			t.invalid++
+		}
+	}
+	if err := checkObs(b.Obs); err != nil {
+		return t.nonFinite("observation", err)
+	}
+	if t.cfg.NormObs {
+		t.obsRMS.Update(b.Obs, N)
+	}
+	rewards := t.buf.rewards[lo:hi]
+	if t.cfg.NormReward {
+		t.ret.Step(b.Rewards, t.dones, rewards, true)
+	} else {
+		copy(rewards, b.Rewards)
+	}
+	if err := t.bootstrap(rewards); err != nil {
+		return err
+	}
+	for i, r := range b.Rewards {
+		t.epRew[i] += r
+		t.epLen[i]++
+		if t.dones[i] {
+			t.recordEpisode(t.epRew[i], t.epLen[i])
+			t.epRew[i], t.epLen[i] = 0, 0
+		}
+	}
+	copy(t.starts, t.dones)
 	return nil
 }
 

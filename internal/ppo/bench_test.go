@@ -1,0 +1,90 @@
+package ppo
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"testing"
+	"time"
+
+	"hybridtrain/internal/policy"
+)
+
+// benchTrainer sets up a trainer over the trading env (synthetic NQ, the default Phase 3
+// network) without running it.
+func benchTrainer(b *testing.B, nEnvs, nSteps int) *trainer {
+	b.Helper()
+	s := tradingSetup(b, synthNQ(b, 12), 3)
+	s.PPO.NEnvs, s.PPO.NSteps, s.PPO.BatchSize = nEnvs, nSteps, 64
+	s.Policy.PiLayers, s.Policy.VfLayers = []int{512, 256, 128}, []int{512, 256, 128}
+	t, err := newTrainer(s, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(t.close)
+	t.sampleRng, t.shuffleRng = rand.New(t.samplePCG), rand.New(t.shufflePCG)
+	return t
+}
+
+// BenchmarkCollectStep is one vectorised rollout step (2 envs, the default Phase 3
+// network): normalise, Act, env step, normaliser updates, bookkeeping. allocs/op counts
+// the policy's forward pass too; the trainer's own share is zero.
+func BenchmarkCollectStep(b *testing.B) {
+	t := benchTrainer(b, 2, 256)
+	b.ReportAllocs()
+	step := 0
+	for b.Loop() {
+		if err := t.collectStep(step); err != nil {
+			b.Fatal(err)
+		}
+		step = (step + 1) % t.cfg.NSteps
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(t.N), "ns/env-step")
+}
+
+// TestTestModeThroughput trains the spec's test mode (total_timesteps 50,000, n_envs 2,
+// n_steps 1,024, the default Phase 3 network and PPO settings, evaluation every 10,000 on 3
+// validation sessions) on synthetic NQ bars and prints the env steps per second, the figure
+// quoted in docs/performance.md. It asserts only that the run finishes.
+func TestTestModeThroughput(t *testing.T) {
+	if os.Getenv("HYBRIDTRAIN_SLOW") == "" {
+		t.Skip("set HYBRIDTRAIN_SLOW=1 to run the test-mode throughput run (minutes)")
+	}
+	s := tradingSetup(t, synthNQ(t, 60), 3)
+	c := DefaultConfig()
+	c.TotalTimesteps, c.NEnvs, c.NSteps = 50_000, 2, 1024
+	c.EvalFreq, c.NEvalEpisodes, c.SaveFreq, c.AdapterWarmupSteps = 10_000, 3, 10_000, 5_000
+	s.PPO = c
+	s.Policy.PiLayers, s.Policy.VfLayers = []int{512, 256, 128}, []int{512, 256, 128}
+	start := time.Now()
+	res, err := Train(context.Background(), s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wall := time.Since(start)
+	if !res.Finished {
+		t.Fatal("test-mode run did not finish")
+	}
+	t.Logf("test mode: %d timesteps in %.1f s = %.0f env steps/s end to end (rollouts, updates, %d evaluations, checkpoints)",
+		res.Timesteps, wall.Seconds(), float64(res.Timesteps)/wall.Seconds(), res.Evals)
+}
+
+// BenchmarkPolicyActRollout is the policy's share of BenchmarkCollectStep: the same Act
+// call alone. The difference between the two is the trainer's and the env's.
+func BenchmarkPolicyActRollout(b *testing.B) {
+	t := benchTrainer(b, 2, 256)
+	obs := make([]float32, t.N*t.dim)
+	t.normalize(obs, t.batch.Obs, t.N)
+	b.ReportAllocs()
+	for b.Loop() {
+		t.act = policyActResult(t, 0)
+		if err := t.pol.Act(obs, t.batch.Masks, t.N, false, t.sampleRng, &t.act); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func policyActResult(t *trainer, step int) policy.ActResult {
+	lo, hi := step*t.N, (step+1)*t.N
+	return policy.ActResult{Actions: t.buf.actions[lo:hi], Values: t.buf.values[lo:hi], LogProbs: t.buf.logp[lo:hi]}
+}
