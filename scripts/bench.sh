@@ -33,10 +33,11 @@ fi
 import json, re, sys
 go = {}
 for line in open(sys.argv[1]):
-    m = re.match(r"Benchmark(Act|Update)/([^/]+)/(?:batch|minibatch)=(\d+)-\d+\s+\d+\s+([\d.]+) ns/op\s+(\d+) B/op\s+(\d+) allocs/op", line)
+    m = re.match(r"Benchmark(Act|Update)/([^/]+)/(?:batch|minibatch)=(\d+)-\d+\s+\d+\s+(.*)", line)
     if m:
-        kind, backend, rows, ns, b, allocs = m.groups()
-        go[(kind.lower(), backend, rows)] = (float(ns) / 1e6, int(b), int(allocs))
+        kind, backend, rows, rest = m.groups()
+        unit = {u: float(v) for v, u in re.findall(r"([\d.]+) ([\w/-]+)", rest)}
+        go[(kind.lower(), backend, rows)] = (unit["ns/op"] / 1e6, unit.get("B/op", 0), int(unit.get("allocs/op", 0)))
 torch = json.load(open(sys.argv[2]))
 backends = sorted({k[1] for k in go})
 print(f"torch {torch['torch']} on {torch['device']}, {torch['threads']} threads; times are ms per call (median for torch)")

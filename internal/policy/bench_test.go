@@ -3,7 +3,9 @@ package policy
 import (
 	"fmt"
 	"os"
+	"syscall"
 	"testing"
+	"time"
 
 	"hybridtrain/internal/device"
 )
@@ -14,6 +16,21 @@ import (
 // Each runs on the CPU (the gorgonia backend), on the test device (the kernel backend on
 // the host engine) and, when HYBRIDTRAIN_BENCH_DEVICE names one (e.g. cuda:0 in a cuda
 // build), on that device.
+
+// processCPU is the CPU time (user + system) this process has used so far.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU adds the process CPU time per op (cpu-ns/op, all threads together): on the
+// shared development machine wall-clock ns/op includes time spent waiting for a core.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64((processCPU(b)-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
 
 // benchDevices lists the devices the benchmarks run on.
 func benchDevices(b *testing.B) []device.Device {
@@ -53,11 +70,13 @@ func BenchmarkAct(b *testing.B) {
 				}
 				b.ReportAllocs()
 				b.ResetTimer()
+				start := processCPU(b)
 				for i := 0; i < b.N; i++ {
 					if err := p.Act(obs, masks, rows, false, rng, out); err != nil {
 						b.Fatal(err)
 					}
 				}
+				reportCPU(b, start)
 			})
 		}
 	}
@@ -77,11 +96,13 @@ func BenchmarkUpdate(b *testing.B) {
 				}
 				b.ReportAllocs()
 				b.ResetTimer()
+				start := processCPU(b)
 				for i := 0; i < b.N; i++ {
 					if _, err := p.Update(mb, hp); err != nil {
 						b.Fatal(err)
 					}
 				}
+				reportCPU(b, start)
 			})
 		}
 	}
