@@ -132,6 +132,11 @@ func TestPipeline(t *testing.T) {
 		if code := a.run("train", "--market", "NQ", "--phase", "2", "--config", "tiny.yaml", "--out", "p2", "--quiet"); code != exitOK {
 			t.Fatalf("phase 2: exit %d: %s", code, a.err.String())
 		}
+		// eval takes the phase (and the network) from the checkpoint.
+		a = realApp(t)
+		if code := a.run("eval", "--model", filepath.Join("p2", "final"), "--episodes", "1"); code != exitOK || !strings.Contains(a.out.String(), "(phase 2, 256 timesteps)") {
+			t.Errorf("eval of a phase 2 checkpoint: exit %d\n%s%s", code, a.out.String(), a.err.String())
+		}
 		a = realApp(t)
 		if code := a.run("train", "--market", "NQ", "--base", filepath.Join("p2", "final"), "--config", "tiny.yaml", "--out", "p3", "--quiet"); code != exitOK {
 			t.Fatalf("transfer: exit %d: %s", code, a.err.String())
