@@ -1,7 +1,9 @@
 package main
 
 import (
+	"io"
 	"io/fs"
+	"os"
 	"math"
 	"path/filepath"
 	"reflect"
@@ -528,6 +530,29 @@ func TestMarketFromFileName(t *testing.T) {
 	for path, want := range cases {
 		if got := marketFromFileName(path, known); got != want {
 			t.Errorf("%q: got %s, want %s", path, got, want)
+		}
+	}
+}
+
+// BenchmarkLoadSettings measures resolving the configuration of a run (five layers, every
+// key converted and checked), which every train, test and eval pays once.
+func BenchmarkLoadSettings(b *testing.B) {
+	dir := b.TempDir()
+	b.Chdir(dir)
+	if err := os.WriteFile("c.yaml", []byte("n_steps: 512\ninstruments:\n  NQ:\n    commission_per_side: 1.5\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	cmd, _, err := newRootCmd(newApp(nil, io.Discard, io.Discard)).Find([]string{"train"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.ParseFlags([]string{"--n-envs", "4"}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := loadSettings(configs.FS, configRequest{flags: cmd.Flags(), configFile: "c.yaml", testMode: true}); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

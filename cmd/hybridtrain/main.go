@@ -1,5 +1,3 @@
-// Command hybridtrain trains Phase 3 futures-trading policies with maskable PPO. See
-// README.md and docs/cli.md.
 package main
 
 import (
