@@ -3,8 +3,8 @@ package main
 import (
 	"io"
 	"io/fs"
-	"os"
 	"math"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
