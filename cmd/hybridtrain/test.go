@@ -107,9 +107,12 @@ func runTest(ctx context.Context, a *app, opts *testOptions) error {
 		s.Market = testMarket
 	}
 	// The smoke pipeline is always Phase 3 from scratch.
-	for key, zero := range map[string]bool{"phase": s.Phase != 3, "base": s.Base != "", "resume": s.Resume != ""} {
-		if zero {
-			fmt.Fprintf(a.stderr, "test: ignoring %s (from %s): the smoke pipeline trains Phase 3 from scratch\n", key, s.source(key))
+	for _, c := range []struct {
+		key string
+		set bool
+	}{{"phase", s.Phase != 3}, {"base", s.Base != ""}, {"resume", s.Resume != ""}} {
+		if c.set {
+			fmt.Fprintf(a.stderr, "test: ignoring %s (from %s): the smoke pipeline trains Phase 3 from scratch\n", c.key, s.source(c.key))
 		}
 	}
 	s.Phase, s.Base, s.Resume = 3, "", ""
