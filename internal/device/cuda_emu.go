@@ -2,11 +2,11 @@
 
 package device
 
-// The CUDA engine on a CPU emulator, for tests only (build tag cudaemu, never in a
+// The CUDA engine on a CPU emulator, for tests only (build tag hybridcudaemu, never in a
 // shipped binary): kernels.cu compiled by the C compiler with kernels/emu.h, launched by
 // kernels/emu_launch.h with one POSIX thread per CUDA thread. Everything above the driver
 // (argument slots, launch geometry, the kernels themselves) is the code the GPU runs, so
-// `go test -tags cudaemu ./internal/device/` checks it against the host engine on a
+// `go test -tags hybridcudaemu ./internal/device/` checks it against the host engine on a
 // machine without a GPU. What it cannot check: the PTX compilation, the driver calls, and
 // the GPU's approximate exp2/log2 (libm is used instead).
 

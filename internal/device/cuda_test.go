@@ -2,9 +2,9 @@
 
 package device
 
-// Tests of the CUDA engine against the host engine. They run on a GPU with `-tags cuda`
+// Tests of the CUDA engine against the host engine. They run on a GPU with `-tags hybridcuda`
 // (scripts/gpu-check.sh runs the prebuilt test binary there), and on any machine with
-// `-tags cudaemu`, where the same kernels run on the CPU emulator (cuda_emu.go). Every
+// `-tags hybridcudaemu`, where the same kernels run on the CPU emulator (cuda_emu.go). Every
 // kernel result must match the host engine within |gpu - cpu| <= 1e-4 (1 + |cpu|), the
 // project's GPU/CPU parity tolerance.
 
