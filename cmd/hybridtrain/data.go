@@ -33,9 +33,9 @@ type dataFlags struct {
 	flags      *pflag.FlagSet
 }
 
-func (o *dataFlags) addFlags(a *app, fs *pflag.FlagSet) {
-	fs.StringVar(&o.configFile, "config", "", "config file (YAML) with instruments or data_tz; default ./hybridtrain.yaml when present")
-	addKeyFlags(fs, a.configs, "market")
+func (o *dataFlags) addFlags(a *app, f *pflag.FlagSet) {
+	f.StringVar(&o.configFile, "config", "", "config file (YAML) with instruments or data_tz; default ./hybridtrain.yaml when present")
+	addKeyFlags(f, a.configs, "market")
 }
 
 // defaultDataMarket is the instrument of the data commands when neither --market nor the

@@ -3,13 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"hybridtrain/internal/env"
 	"hybridtrain/internal/ppo"
+	"hybridtrain/internal/report"
 )
 
 // Splits eval can run on.
@@ -28,6 +31,7 @@ type evalOptions struct {
 	split    string // --split
 	episodes int    // --episodes; 0 = every session of the split
 	asJSON   bool
+	out      string // --out: the report's directory; "" = <model>/eval-<split> (issue 6)
 }
 
 func newEvalCmd(a *app) *cobra.Command {
@@ -42,9 +46,18 @@ rate, max drawdown and masked actions taken (a table, or --json).
 The settings are the checkpoint's own (its resolved configuration) under the usual
 layers (config file, environment, flags); the data is --data, else the file the
 model trained on, else data/<MARKET>_D1M.csv, else the built-in synthetic bars.
---split picks the sessions: validation (default), train or all.`,
+--split picks the sessions: validation (default), train or all.
+
+It also writes the evaluation report (docs/report.md) into --out, by default
+<model>/eval-<split>/ (eval-<data file name>-<split>/ with --data): the checkpoint
+backtested over the sessions as one continuous account under the Apex rules of
+--plan, beside the flat, random and buy-and-hold baselines: report.json,
+report.md, trades.csv, equity.csv and equity.png. The report's summary follows
+the table on stdout (--json: the report under "report"); the paths go to stderr.
+--episodes N limits the report to the first N sessions too.`,
 		Example: `  hybridtrain eval --model runs/phase3-NQ-20250101T000000Z/best
-  hybridtrain eval --model runs/x/final --data data/NQ_2025.csv --split all --json`,
+  hybridtrain eval --model runs/x/final --data data/NQ_2025.csv --split all --json
+  hybridtrain eval --model runs/x/best --plan 100k --out reports/x-100k`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.flags = cmd.Flags()
@@ -56,8 +69,9 @@ model trained on, else data/<MARKET>_D1M.csv, else the built-in synthetic bars.
 	f.StringVar(&opts.split, "split", splitValidation, "sessions to evaluate: validation, train or all")
 	f.IntVar(&opts.episodes, "episodes", 0, "episodes (sessions, in order); 0 = every session of the split")
 	f.BoolVar(&opts.asJSON, "json", false, "machine-readable output")
+	f.StringVar(&opts.out, "out", "", "report directory (default <model>/eval-<split>, eval-<data name>-<split> with --data)")
 	opts.addFlags(f, false)
-	addKeyFlags(f, a.configs, "market", "data", "device")
+	addKeyFlags(f, a.configs, "market", "data", "device", "plan")
 	return cmd
 }
 
@@ -80,6 +94,10 @@ type evalReport struct {
 	WinRate       float64 `json:"win_rate"`
 	MaxDrawdown   float64 `json:"max_drawdown"`
 	MaskedActions int64   `json:"masked_actions"`
+
+	// The evaluation report (issue 6): its directory and its report.json document.
+	ReportDir string         `json:"report_dir"`
+	Report    *report.Report `json:"report"`
 }
 
 func runEval(ctx context.Context, a *app, opts *evalOptions) error {
@@ -138,11 +156,49 @@ func runEval(ctx context.Context, a *app, opts *evalOptions) error {
 		Episodes: m.Episodes, MeanReward: m.MeanReward, StdReward: m.StdReward, MeanLength: m.MeanLength,
 		MeanPnL: m.MeanPnL, Trades: m.Trades, WinRate: m.WinRate, MaxDrawdown: m.MaxDrawdown, MaskedActions: m.MaskedActions,
 	}
+	if rep.Report, rep.ReportDir, err = writeEvalReport(ctx, a, opts, model, ds, sessions[:min(episodes, len(sessions))], s.Env, src); err != nil {
+		return err
+	}
 	if opts.asJSON {
 		return writeJSON(a.stdout, rep)
 	}
 	printEvalReport(a, rep)
-	return nil
+	fmt.Fprintln(a.stdout)
+	return rep.Report.WriteSummary(a.stdout)
+}
+
+// writeEvalReport builds the evaluation report of model over sessions and writes its files
+// into --out (default <model>/eval-<split>, or eval-<data file stem>-<split> when --data
+// named the bars), printing their paths on stderr.
+func writeEvalReport(ctx context.Context, a *app, opts *evalOptions, model *ppo.Model, ds *env.Dataset,
+	sessions []int, ec env.Config, src dataSource) (*report.Report, string, error) {
+	dir := opts.out
+	if dir == "" {
+		name := "eval-" + opts.split
+		if opts.flags != nil && opts.flags.Changed("data") && src.path != "" {
+			stem := strings.TrimSuffix(filepath.Base(src.path), filepath.Ext(src.path))
+			name = "eval-" + stem + "-" + opts.split
+		}
+		dir = filepath.Join(opts.model, name)
+	}
+	r, err := report.Build(ctx, report.Input{
+		Dataset: ds, Sessions: sessions, Env: ec, Actor: model, Split: opts.split,
+		Model: report.ModelInfo{
+			Dir: opts.model, Phase: model.Meta.Phase, Market: model.Meta.Market, Timesteps: model.Meta.Timesteps,
+			Seed: model.Meta.Seed, ObsDim: model.ObsDim(), ToolVersion: model.Meta.ToolVersion,
+		},
+	}, report.DefaultConfig())
+	if err != nil {
+		return nil, "", fmt.Errorf("eval: %w", err)
+	}
+	files, err := r.WriteFiles(dir)
+	if err != nil {
+		return nil, "", fmt.Errorf("eval: --out %s: %w", dir, err)
+	}
+	for _, p := range files.List() {
+		fmt.Fprintln(a.stderr, "wrote", p)
+	}
+	return r, dir, nil
 }
 
 func printEvalReport(a *app, r evalReport) {

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io/fs"
-	"strings"
 
 	"github.com/spf13/pflag"
 )
@@ -15,43 +14,40 @@ type runFlags struct {
 	nonInteractive bool   // --non-interactive
 }
 
-func (o *runFlags) addFlags(fs *pflag.FlagSet, withTest bool) {
-	fs.StringVar(&o.configFile, "config", "", "config file (YAML); default ./hybridtrain.yaml when present")
-	fs.BoolVar(&o.nonInteractive, "non-interactive", false, "never prompt or read stdin (also when CI is set or stdin/stderr is not a terminal)")
+func (o *runFlags) addFlags(f *pflag.FlagSet, withTest bool) {
+	f.StringVar(&o.configFile, "config", "", "config file (YAML); default ./hybridtrain.yaml when present")
+	f.BoolVar(&o.nonInteractive, "non-interactive", false, "never prompt or read stdin (also when CI is set or stdin/stderr is not a terminal)")
 	if withTest {
-		fs.BoolVar(&o.test, "test", false, "test mode: apply configs/test.yaml (50,000 timesteps, 2 envs, ...)")
+		f.BoolVar(&o.test, "test", false, "test mode: apply configs/test.yaml (50,000 timesteps, 2 envs, ...)")
 	}
 }
 
 // addKeyFlags registers the flags of the named configuration keys, typed by the key, with
 // the Phase 3 default shown in the help. Their values are read through viper
 // (config.go), which takes a flag only when the user set it.
-func addKeyFlags(fs *pflag.FlagSet, configs fsys, names ...string) {
+func addKeyFlags(flags *pflag.FlagSet, configs fs.FS, names ...string) {
 	defaults := embeddedDefaults(configs)
 	keys := configKeys()
 	for _, name := range names {
 		k, ok := lookupKey(keys, name)
 		if !ok || k.Flag == "" {
-			panic("cmd: no flag for key " + name) // a programming error, caught by TestFlags
+			panic("cmd: no flag for key " + name) // a programming error: every test that builds the command tree fails
 		}
 		usage := fmt.Sprintf("%s (key %s)", k.Doc, k.Name)
 		def := defaults[k.Name]
 		switch k.Type {
 		case typeInt:
 			n, _ := toInt64(def)
-			fs.Int64(k.Flag, n, usage)
+			flags.Int64(k.Flag, n, usage)
 		case typeBool:
 			b, _ := toBool(def)
-			fs.Bool(k.Flag, b, usage)
+			flags.Bool(k.Flag, b, usage)
 		default:
 			s, _ := def.(string)
-			fs.String(k.Flag, s, usage)
+			flags.String(k.Flag, s, usage)
 		}
 	}
 }
-
-// fsys is the file system of the embedded configuration files.
-type fsys = fs.FS
 
 // embeddedDefaults returns the Phase 3 defaults as parsed values (empty on a broken file:
 // loading the configuration reports that error properly).
@@ -61,13 +57,4 @@ func embeddedDefaults(configs fs.FS) map[string]any {
 		return map[string]any{}
 	}
 	return l.values
-}
-
-// keyFlagNames lists the flags of keys, for messages ("--market").
-func keyFlagNames(names ...string) string {
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = "--" + strings.ReplaceAll(n, "_", "-")
-	}
-	return strings.Join(out, ", ")
 }
