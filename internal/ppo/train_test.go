@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"hybridtrain/internal/device"
+	"hybridtrain/internal/env"
 	"hybridtrain/internal/policy"
 )
 
@@ -318,6 +319,21 @@ func TestResumeEqualsStraight(t *testing.T) {
 	resumed := train(t, r)
 	compareRuns(t, "interrupted + resumed", straight, resumed)
 
+	// Interrupted in the middle of the third rollout (vector step 150 of 64-step rollouts):
+	// the partial rollout, its env steps and normaliser updates are discarded and
+	// interrupted/ holds the state after the second update.
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	s = toySetup(t, spec, c)
+	s.Envs = cancelEnvs{toyEnvs: s.Envs.(toyEnvs), after: 150, cancel: cancel}
+	res, err = Train(ctx, s, nil)
+	if !errors.Is(err, ErrInterrupted) || res.Timesteps != 256 {
+		t.Fatalf("interrupted mid-rollout: err = %v at %d timesteps, want ErrInterrupted at 256", err, res.Timesteps)
+	}
+	r = toySetup(t, spec, c)
+	r.RunDir, r.ResumeDir = "", res.Interrupted
+	compareRuns(t, "interrupted mid-rollout + resumed", straight, train(t, r))
+
 	// Finished at 256 with constant LR, resumed to 512.
 	c.LRSchedule = "constant"
 	straight = train(t, toySetup(t, spec, c))
@@ -618,4 +634,29 @@ func TestRunDirectoryLayout(t *testing.T) {
 	if n := len(rolloutLines(t, s.RunDir)); n != 10 {
 		t.Errorf("%d rollout lines, want 10", n)
 	}
+}
+
+// cancelEnvs builds training envs that cancel a context after a number of vector steps.
+type cancelEnvs struct {
+	toyEnvs
+	after  int64
+	cancel context.CancelFunc
+}
+
+func (c cancelEnvs) Train(n int, seed uint64) (Env, error) {
+	e, err := c.toyEnvs.Train(n, seed)
+	return &cancelEnv{toyEnv: e.(*toyEnv), after: c.after, cancel: c.cancel}, err
+}
+
+type cancelEnv struct {
+	*toyEnv
+	after  int64
+	cancel context.CancelFunc
+}
+
+func (e *cancelEnv) Step(actions []int32, b *env.Batch) error {
+	if e.steps+1 == e.after {
+		e.cancel()
+	}
+	return e.toyEnv.Step(actions, b)
 }
