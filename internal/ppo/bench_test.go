@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -56,17 +57,29 @@ func TestTestModeThroughput(t *testing.T) {
 	c.EvalFreq, c.NEvalEpisodes, c.SaveFreq, c.AdapterWarmupSteps = 10_000, 3, 10_000, 5_000
 	s.PPO = c
 	s.Policy.PiLayers, s.Policy.VfLayers = []int{512, 256, 128}, []int{512, 256, 128}
+	cpu0 := processCPU()
 	start := time.Now()
 	res, err := Train(context.Background(), s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wall := time.Since(start)
+	cpu := processCPU() - cpu0
 	if !res.Finished {
 		t.Fatal("test-mode run did not finish")
 	}
-	t.Logf("test mode: %d timesteps in %.1f s = %.0f env steps/s end to end (rollouts, updates, %d evaluations, checkpoints)",
-		res.Timesteps, wall.Seconds(), float64(res.Timesteps)/wall.Seconds(), res.Evals)
+	t.Logf("test mode: %d timesteps in %.1f s wall (%.1f s process CPU, all threads) = %.0f env steps/s end to end, %d rollouts, %d evaluations",
+		res.Timesteps, wall.Seconds(), cpu.Seconds(), float64(res.Timesteps)/wall.Seconds(), res.Rollouts, res.Evals)
+}
+
+// processCPU is the user + system CPU time of the process so far (all threads): on a
+// shared machine it leaves out the time spent waiting for a core.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkPolicyActRollout is the policy's share of BenchmarkCollectStep: the same Act
@@ -87,4 +100,22 @@ func BenchmarkPolicyActRollout(b *testing.B) {
 func policyActResult(t *trainer, step int) policy.ActResult {
 	lo, hi := step*t.N, (step+1)*t.N
 	return policy.ActResult{Actions: t.buf.actions[lo:hi], Values: t.buf.values[lo:hi], LogProbs: t.buf.logp[lo:hi]}
+}
+
+// BenchmarkUpdate is one PPO update in test mode's shape: a rollout of 2 envs x 1,024
+// steps, batch 256, 10 epochs (80 minibatches; no KL stop), the default Phase 3 network.
+// Its cost is the policy's: gather is a copy per row.
+func BenchmarkUpdate(b *testing.B) {
+	t := benchTrainer(b, 2, 1024)
+	t.cfg.BatchSize, t.cfg.TargetKL = 256, 0
+	t.mbs = newMinibatcher(t.cfg.NSteps*t.N, t.cfg.BatchSize, t.dim, t.nAct)
+	if err := t.collect(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := t.update(); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"testing"
 
 	"hybridtrain/internal/env"
+	"hybridtrain/internal/env/envtest"
 )
 
 // toyKind selects a toy environment's rule.
@@ -17,7 +19,7 @@ const (
 	// when the action equals the state; a new state is drawn every step.
 	toyIdentity toyKind = iota
 	// toyInvalid: sb3-contrib's InvalidActionEnvDiscrete: the identity env whose mask
-	// hides all but valid actions (the correct one and valid-1 others drawn each step).
+	// hides all but valid actions (the correct one, HOLD and others drawn each step).
 	toyInvalid
 	// toyConst: reward 1 every step, one constant observation, episodes truncated every
 	// epLen steps: V = 1/(1 - gamma) with bootstrapping.
@@ -25,7 +27,7 @@ const (
 	// toyContext: base features are noise, the state is one-hot in the context block; the
 	// reward depends only on the context features.
 	toyContext
-	// toyTrap: action 0 is always masked; the identity reward is 1 for action 1.
+	// toyTrap: the last action is always masked; the reward is 1 for action 1.
 	toyTrap
 )
 
@@ -93,11 +95,13 @@ func (e *toyEnv) draw(i int) {
 	}
 	switch s.kind {
 	case toyInvalid:
+		// HOLD (action 0) is always legal, as in the trading env (envtest's contract): the
+		// legal set is the right action, action 0 and random others, valid in all.
 		for a := range m {
 			m[a] = false
 		}
-		m[e.state[i]] = true
-		for k := 1; k < s.valid; {
+		m[e.state[i]], m[0] = true, true
+		for k := 1 + b2i(e.state[i] != 0); k < s.valid; {
 			a := r.IntN(s.nAct)
 			if !m[a] {
 				m[a] = true
@@ -106,7 +110,7 @@ func (e *toyEnv) draw(i int) {
 		}
 	case toyTrap:
 		e.state[i] = 1
-		m[0] = false
+		m[s.nAct-1] = false
 	}
 }
 
@@ -247,4 +251,35 @@ func (t toyEnvs) Flat() (Env, int, error) {
 	s := t.spec
 	s.nanAt = 0
 	return newToyEnv(s, 1, 0xf1a7), max(1, t.evalEpisodes), nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// TestToyEnvsConform runs every toy env through the env package's conformance check, so
+// that the trainer's tests drive envs that keep the trading env's contract.
+func TestToyEnvsConform(t *testing.T) {
+	for _, spec := range []toySpec{
+		{kind: toyIdentity, nAct: 4, epLen: 7},
+		{kind: toyInvalid, nAct: 70, valid: 15, epLen: 7},
+		{kind: toyInvalid, nAct: 70, valid: 15, epLen: 7, unmasked: true},
+		{kind: toyConst, nAct: 2, epLen: 5},
+		{kind: toyContext, baseDim: 4, nAct: 4, epLen: 7},
+		{kind: toyTrap, nAct: 4, epLen: 7},
+	} {
+		name := [...]string{"identity", "invalid", "const", "context", "trap"}[spec.kind]
+		if spec.unmasked {
+			name += "-unmasked"
+		}
+		t.Run(name, func(t *testing.T) {
+			e := newToyEnv(spec, 3, 1)
+			if n := envtest.Check(t, e, 50, rand.New(rand.NewPCG(1, 2))); n != 3*(50/spec.epLen) {
+				t.Errorf("%d episodes ended in 50 steps of 3 envs, want %d", n, 3*(50/spec.epLen))
+			}
+		})
+	}
 }
