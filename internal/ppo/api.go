@@ -192,6 +192,7 @@ type ConfigError struct {
 	Msg string // what is wrong and what was expected
 }
 
+// Error returns "ppo: KEY: MSG".
 func (e *ConfigError) Error() string { return "ppo: " + e.Key + ": " + e.Msg }
 
 // Is makes errors.Is(err, ErrConfig) true.
@@ -211,8 +212,10 @@ type NonFiniteError struct {
 	Err       error  // the cause, wrapping policy.ErrNonFinite
 }
 
+// Error names the update, the timesteps and what was not finite.
 func (e *NonFiniteError) Error() string {
 	return fmt.Sprintf("ppo: update %d (timesteps %d): non-finite %s: %v", e.Update, e.Timesteps, e.What, e.Err)
 }
 
+// Unwrap returns the cause, which wraps policy.ErrNonFinite.
 func (e *NonFiniteError) Unwrap() error { return e.Err }

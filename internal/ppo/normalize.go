@@ -119,13 +119,6 @@ func (r *RunningMeanStd) Clone() *RunningMeanStd {
 	return c
 }
 
-// CopyFrom overwrites r's statistics (not its frozen flags) with src's.
-func (r *RunningMeanStd) CopyFrom(src *RunningMeanStd) {
-	copy(r.Mean, src.Mean)
-	copy(r.Var, src.Var)
-	copy(r.Count, src.Count)
-}
-
 // check reports the first non-finite or negative statistic.
 func (r *RunningMeanStd) check(name string) error {
 	for j := range r.Mean {
