@@ -22,6 +22,8 @@ The instrument (its zone, data session and typical price) is --market, else the
 symbol a file name starts with (NQ_D1M.csv is NQ), else NQ. Custom instruments and
 data_tz come from --config FILE (else ./hybridtrain.yaml) and the environment.`,
 		Args: usageArgs(cobra.NoArgs),
+		// Runnable, so that cobra checks the arguments: `data foo` is a usage error.
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newDataValidateCmd(a), newDataInfoCmd(a), newDataSynthCmd(a))
 	return cmd

@@ -76,6 +76,7 @@ func TestBadInvocations(t *testing.T) {
 		{name: "unknown command", args: []string{"trian"}, code: exitUsage, want: []string{`unknown command "trian"`}},
 		{name: "extra argument", args: []string{"train", "now"}, code: exitUsage, want: []string{"now"}},
 		{name: "missing argument", args: []string{"data", "validate"}, code: exitUsage, want: []string{"accepts 1 arg"}},
+		{name: "unknown subcommand", args: []string{"data", "check", "x.csv"}, code: exitUsage, want: []string{`unknown command "check"`}},
 		{name: "bad completion shell", args: []string{"completion", "tcsh"}, code: exitUsage, want: []string{"tcsh"}},
 		{name: "missing market", args: []string{"train"}, code: exitUsage, want: []string{"--market"}},
 		{name: "unknown market", args: []string{"train", "--market", "ZZZ"}, code: exitUsage, want: []string{`"ZZZ"`, "--market"}},
