@@ -43,7 +43,7 @@ type recorder struct {
 func (r *recorder) Trade(t env.Trade)   { r.trades = append(r.trades, t) }
 func (r *recorder) Bar(b env.BarRecord) { r.bars = append(r.bars, b) }
 
-// backtestSpec is one backtest: the bars, the rules and the policy.
+// backtestSpec is what a backtest runs on: the bars, the rules and the observation size.
 type backtestSpec struct {
 	ds       *env.Dataset
 	cfg      env.Config

@@ -181,114 +181,94 @@ func tickDecimals(tick float64) int {
 	return 10
 }
 
-// column is one policy's column in the side-by-side tables.
+// column is one policy's column in the side-by-side tables: its name, its cells of the
+// verdict table (in verdictLabels order) and how it prints a metric.
 type column struct {
-	name string
-	get  func(f metricField) string
-	v    *Verdict // nil for the random baseline (summarised over its runs)
-	res  *Result
+	name    string
+	verdict []string
+	metric  func(f metricField) string
+}
+
+// verdictLabels are the verdict table's rows.
+var verdictLabels = []string{
+	"Verdict", "Target reached", "Breach", "Trading days", "Flatten violations", "Max contracts used", "Masked actions",
 }
 
 // columns returns the policy and, when they ran, the baselines.
 func (r *Report) columns() []column {
-	one := func(name string, res *Result) column {
-		return column{name: name, res: res, v: &res.Verdict, get: func(f metricField) string {
-			return f.get(&res.Metrics).format(f.prec)
-		}}
-	}
-	cols := []column{one("policy", &r.Policy)}
+	cols := []column{resultColumn("policy", &r.Policy)}
 	if b := r.Baselines; b != nil {
-		cols = append(cols, one("flat", &b.Flat))
-		cols = append(cols, column{name: fmt.Sprintf("random (%d seeds, mean ± std)", len(b.Random.Runs)),
-			get: func(f metricField) string {
-				m, s := b.Random.Mean[f.key], b.Random.Std[f.key]
-				if !s.Defined() {
-					return m.format(f.prec)
-				}
-				return m.format(f.prec) + " ± " + s.format(f.prec)
-			}})
-		cols = append(cols, one("buy-and-hold", &b.BuyAndHold))
+		cols = append(cols, resultColumn("flat", &b.Flat), randomColumn(&b.Random), resultColumn("buy-and-hold", &b.BuyAndHold))
 	}
 	return cols
 }
 
-// verdictRows are the verdict table's rows: a label and the value of one column.
+// resultColumn is the column of one backtest.
+func resultColumn(name string, res *Result) column {
+	v := &res.Verdict
+	target, breach := "no", "-"
+	if v.TargetReached {
+		target = "yes, " + v.TargetDate
+	}
+	if v.Breached {
+		breach = v.BreachTime
+	}
+	return column{
+		name: name,
+		verdict: []string{
+			v.verdictWord(), target, breach,
+			fmt.Sprintf("%d (min %d)", v.TradingDays, v.MinTradingDays),
+			strconv.Itoa(v.FlattenViolations),
+			fmt.Sprintf("%d (plan max %d)", v.MaxContractsUsed, v.PlanMaxContracts),
+			strconv.FormatInt(res.MaskedActions, 10),
+		},
+		metric: func(f metricField) string { return f.get(&res.Metrics).format(f.prec) },
+	}
+}
+
+// randomColumn summarises the random baseline's runs: counts of runs in the verdict table,
+// mean ± sample std in the metrics table.
+func randomColumn(rb *RandomResult) column {
+	n := len(rb.Runs)
+	runs := func(k int) string { return fmt.Sprintf("%d of %d runs", k, n) }
+	var targets, days, flatten, contracts int
+	for i := range rb.Runs {
+		v := &rb.Runs[i].Verdict
+		if v.TargetReached {
+			targets++
+		}
+		days += v.TradingDays
+		flatten += v.FlattenViolations
+		contracts = max(contracts, v.MaxContractsUsed)
+	}
+	return column{
+		name: fmt.Sprintf("random (%d seeds, mean ± std)", n),
+		verdict: []string{
+			"passed " + runs(rb.Passed), runs(targets), runs(rb.Breached),
+			fmt.Sprintf("%.1f on average", float64(days)/float64(max(n, 1))),
+			strconv.Itoa(flatten), strconv.Itoa(contracts), strconv.FormatInt(rb.MaskedActions, 10),
+		},
+		metric: func(f metricField) string {
+			m, s := rb.Mean[f.key], rb.Std[f.key]
+			if !s.Defined() {
+				return m.format(f.prec)
+			}
+			return m.format(f.prec) + " ± " + s.format(f.prec)
+		},
+	}
+}
+
+// verdictRows are the verdict table's rows: a label, then one cell per column.
 func (r *Report) verdictRows() [][]string {
 	cols := r.columns()
-	rand := func(c column) bool { return c.v == nil }
-	var rb *RandomResult
-	if r.Baselines != nil {
-		rb = &r.Baselines.Random
-	}
-	row := func(label string, one func(*Verdict, *Result) string, random func(*RandomResult) string) []string {
-		out := []string{label}
+	rows := make([][]string, len(verdictLabels))
+	for i, label := range verdictLabels {
+		rows[i] = []string{label}
 		for _, c := range cols {
-			if rand(c) {
-				out = append(out, random(rb))
-			} else {
-				out = append(out, one(c.v, c.res))
-			}
+			rows[i] = append(rows[i], c.verdict[i])
 		}
-		return out
 	}
-	count := func(k int) string { return fmt.Sprintf("%d of %d runs", k, len(rb.Runs)) }
-	orDash := func(s string) string {
-		if s == "" {
-			return "-"
-		}
-		return s
-	}
-	sumRuns := func(f func(*Verdict) int) string {
-		s := 0
-		for i := range rb.Runs {
-			s += f(&rb.Runs[i].Verdict)
-		}
-		return strconv.Itoa(s)
-	}
-	maxRuns := func(f func(*Verdict) int) string {
-		m := 0
-		for i := range rb.Runs {
-			m = max(m, f(&rb.Runs[i].Verdict))
-		}
-		return strconv.Itoa(m)
-	}
-	targets := func(rb *RandomResult) string {
-		k := 0
-		for i := range rb.Runs {
-			if rb.Runs[i].Verdict.TargetReached {
-				k++
-			}
-		}
-		return count(k)
-	}
-	return [][]string{
-		row("Verdict", func(v *Verdict, _ *Result) string { return v.verdictWord() },
-			func(rb *RandomResult) string { return "passed " + count(rb.Passed) }),
-		row("Target reached", func(v *Verdict, _ *Result) string {
-			if !v.TargetReached {
-				return "no"
-			}
-			return "yes, " + v.TargetDate
-		}, targets),
-		row("Breach", func(v *Verdict, _ *Result) string { return orDash(v.BreachTime) },
-			func(rb *RandomResult) string { return count(rb.Breached) }),
-		row("Trading days", func(v *Verdict, _ *Result) string {
-			return fmt.Sprintf("%d (min %d)", v.TradingDays, v.MinTradingDays)
-		}, func(rb *RandomResult) string {
-			s := 0
-			for i := range rb.Runs {
-				s += rb.Runs[i].Verdict.TradingDays
-			}
-			return fmt.Sprintf("%.1f on average", float64(s)/float64(max(len(rb.Runs), 1)))
-		}),
-		row("Flatten violations", func(v *Verdict, _ *Result) string { return strconv.Itoa(v.FlattenViolations) },
-			func(*RandomResult) string { return sumRuns(func(v *Verdict) int { return v.FlattenViolations }) }),
-		row("Max contracts used", func(v *Verdict, _ *Result) string {
-			return fmt.Sprintf("%d (plan max %d)", v.MaxContractsUsed, v.PlanMaxContracts)
-		}, func(*RandomResult) string { return maxRuns(func(v *Verdict) int { return v.MaxContractsUsed }) }),
-		row("Masked actions", func(_ *Verdict, res *Result) string { return strconv.FormatInt(res.MaskedActions, 10) },
-			func(rb *RandomResult) string { return strconv.FormatInt(rb.MaskedActions, 10) }),
-	}
+	return rows
 }
 
 // metricRows are the metrics table's rows.
@@ -298,7 +278,7 @@ func (r *Report) metricRows() [][]string {
 	for _, f := range metricFields {
 		row := []string{f.label}
 		for _, c := range cols {
-			row = append(row, c.get(f))
+			row = append(row, c.metric(f))
 		}
 		rows = append(rows, row)
 	}
