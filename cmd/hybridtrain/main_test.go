@@ -88,9 +88,9 @@ func TestFlagsParse(t *testing.T) {
 		},
 		{
 			args: []string{"eval", "--model", "m", "--data", "d.csv", "--split", "all", "--episodes", "5", "--json", "--config", "c.yaml",
-				"--market", "ES", "--device", "cpu", "--non-interactive"},
+				"--market", "ES", "--non-interactive"},
 			want: map[string]string{"model": "m", "data": "d.csv", "split": "all", "episodes": "5", "json": "true", "config": "c.yaml",
-				"market": "ES", "device": "cpu", "non-interactive": "true"},
+				"market": "ES", "non-interactive": "true"},
 		},
 		{
 			args: []string{"data", "validate", "x.csv", "--market", "ES", "--config", "c.yaml"},
