@@ -9,8 +9,12 @@
 #   GO_TEST=./policy.test scripts/bench.sh   # a prebuilt test binary instead of `go test`
 #   BENCHTIME=20x TORCH_SCALE=0.5 scripts/bench.sh   # fewer repeats (go test -benchtime; torch repeat factor)
 #
-# Needs Debian's python3-torch for /usr/bin/python3 (or PYTHON=...):
-#   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-torch
+# Needs Debian's python3-torch for /usr/bin/python3 (or PYTHON=...) and an optimised BLAS
+# behind Debian's libblas.so.3 alternative, through which that PyTorch runs its CPU GEMMs:
+#   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-torch libopenblas0-pthread
+# Without libopenblas0-pthread (not pulled by --no-install-recommends) PyTorch runs on the
+# netlib reference BLAS, tens of times slower, and the ratios mean nothing; the script
+# prints which libblas.so.3 is in use.
 # Timings depend on what else the machine runs: compare rows of one run only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +24,9 @@ benchtime=${BENCHTIME:-1s}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
+blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || echo unknown)
+echo "libblas.so.3 (PyTorch's BLAS on Debian): $blas" >&2
+case "$blas" in */blas/libblas.so.3*) echo "bench.sh: warning: the netlib reference BLAS; install libopenblas0-pthread" >&2 ;; esac
 echo "machine: $(nproc) CPUs, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), $(go version 2>/dev/null || echo 'go: prebuilt binary')" >&2
 pattern='^(BenchmarkAct|BenchmarkUpdate)$'
 if [ -n "${GO_TEST:-}" ]; then
