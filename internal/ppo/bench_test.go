@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -53,7 +54,7 @@ func TestTestModeThroughput(t *testing.T) {
 	}
 	s := tradingSetup(t, synthNQ(t, 60), 3)
 	c := DefaultConfig()
-	c.TotalTimesteps, c.NEnvs, c.NSteps = 50_000, 2, 1024
+	c.TotalTimesteps, c.NEnvs, c.NSteps = int64(envOr("HYBRIDTRAIN_TESTMODE_STEPS", 50_000)), 2, 1024
 	c.EvalFreq, c.NEvalEpisodes, c.SaveFreq, c.AdapterWarmupSteps = 10_000, 3, 10_000, 5_000
 	s.PPO = c
 	s.Policy.PiLayers, s.Policy.VfLayers = []int{512, 256, 128}, []int{512, 256, 128}
@@ -107,7 +108,7 @@ func policyActResult(t *trainer, step int) policy.ActResult {
 // Its cost is the policy's: gather is a copy per row.
 func BenchmarkUpdate(b *testing.B) {
 	t := benchTrainer(b, 2, 1024)
-	t.cfg.BatchSize, t.cfg.TargetKL = 256, 0
+	t.cfg.BatchSize, t.cfg.NEpochs, t.cfg.TargetKL = 256, 10, 0
 	t.mbs = newMinibatcher(t.cfg.NSteps*t.N, t.cfg.BatchSize, t.dim, t.nAct)
 	if err := t.collect(context.Background()); err != nil {
 		b.Fatal(err)
@@ -118,4 +119,12 @@ func BenchmarkUpdate(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// envOr reads an integer from the environment (for shortened profiling runs).
+func envOr(key string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(key)); err == nil && v > 0 {
+		return v
+	}
+	return def
 }
