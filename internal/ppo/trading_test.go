@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"hybridtrain/internal/device"
@@ -127,11 +128,18 @@ func TestTrainRejectsBadSetup(t *testing.T) {
 		{"batch_size", func(s *Setup) { s.PPO.BatchSize = 1 << 20 }},
 		{"train_fraction", func(s *Setup) { s.Env.TrainFraction = 1 }},
 		{"out", func(s *Setup) { s.RunDir = "" }},
+		{"pi_layers", func(s *Setup) { s.Policy.PiLayers = nil }},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			s := tradingSetup(t, ds, 3)
 			tc.change(&s)
 			_, err := Train(context.Background(), s, nil)
+			if tc.key == "pi_layers" {
+				if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "pi_layers") {
+					t.Fatalf("err = %v, want an ErrConfig naming pi_layers", err)
+				}
+				return
+			}
 			var ce *ConfigError
 			if !errors.As(err, &ce) || ce.Key != tc.key {
 				t.Fatalf("err = %v, want a *ConfigError naming %s", err, tc.key)

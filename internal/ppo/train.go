@@ -39,8 +39,9 @@ var errStop = errors.New("stop")
 // Train runs maskable PPO as s describes, writing the run directory, until total_timesteps
 // (at a rollout boundary), ctx's end (ErrInterrupted, with interrupted/ saved) or an error
 // (a *NonFiniteError, a *ConfigError, or an error wrapping policy.ErrCheckpoint for a bad
-// base or resume checkpoint). rec may be nil. The Result is non-nil whenever the run
-// directory was set up, errors included.
+// base or resume checkpoint). rec may be nil. The Result is nil when the run could not be
+// set up (configuration, checkpoint or env errors); once training has started it is
+// returned with every error, describing what was reached and saved.
 func Train(ctx context.Context, s Setup, rec Recorder) (*Result, error) {
 	t, err := newTrainer(s, rec)
 	if err != nil {
@@ -155,6 +156,9 @@ func newTrainer(s Setup, rec Recorder) (*trainer, error) {
 	}
 	if s.Phase == 2 && pcfg.HasAdapter() {
 		return nil, configErrorf("phase", "Phase 2 has no adapter: observation length %d must equal the base input %d", pcfg.ObsDim, pcfg.BaseDim)
+	}
+	if err := pcfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	t.set = settings{Phase: s.Phase, Market: s.Market, Base: s.BaseDir, PPO: s.PPO, Policy: pcfg, Env: s.Env}
 	if s.Dataset != nil {

@@ -696,3 +696,27 @@ func TestTruncationBootstrapInRollout(t *testing.T) {
 		}
 	}
 }
+
+// TestBaseMustBePhase2: --base takes a Phase 2 checkpoint; a missing one or one with an
+// adapter is a checkpoint error (exit 4), not a crash.
+func TestBaseMustBePhase2(t *testing.T) {
+	c := toyConfig()
+	c.TotalTimesteps = 256
+	spec := toySpec{kind: toyContext, baseDim: 4, nAct: 4, epLen: 50}
+	phase3 := train(t, toySetup(t, spec, c))
+	for _, tc := range []struct{ name, base string }{
+		{"missing", filepath.Join(t.TempDir(), "nothing")},
+		{"with adapter", phase3.Final},
+		{"run directory", phase3.RunDir},
+	} {
+		base := tc.base
+		t.Run(tc.name, func(t *testing.T) {
+			s := toySetup(t, spec, c)
+			s.BaseDir = base
+			_, err := Train(context.Background(), s, nil)
+			if !errors.Is(err, policy.ErrCheckpoint) {
+				t.Fatalf("base %s: err = %v, want one wrapping policy.ErrCheckpoint", base, err)
+			}
+		})
+	}
+}
