@@ -480,3 +480,95 @@ func TestUpdateValidation(t *testing.T) {
 	})
 	_ = device.CPU
 }
+
+// TestTanhActivation: the gorgonia backend runs a tanh network (loss and gradients against
+// the float64 reference and central differences); the device kernels have ReLU only, so
+// moving such a policy off the CPU is refused up front.
+func TestTanhActivation(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.Activation = ActivationTanh
+	p := mustNew(t, cfg, 190)
+	perturb(t, p, newRNG(191), 0.3)
+	mb := randomMinibatch(t, p, newRNG(192), 16)
+	adv := append([]float32(nil), p.normalizeAdv(mb.Adv, true)...)
+	lp := lossParams{ClipRange: 0.2, EntCoef: 0.01, VfCoef: 0.5}
+	want := refLoss(newRefNet(t, p), mb, adv, lp)
+	be, _, err := p.ready()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := be.evaluate(mb, adv, lp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !closeTo(got.Loss, want.Loss, 1e-5) || !closeTo(got.EntropyLoss, want.EntropyLoss, 1e-5) {
+		t.Fatalf("tanh: loss %v entropy %v, want %v %v", got.Loss, got.EntropyLoss, want.Loss, want.EntropyLoss)
+	}
+	// One weight of the first hidden layer by central differences on a float64 graph.
+	gb := graph64(t, p)
+	defer gb.close()
+	if _, err := gb.evaluate(mb, adv, lp); err != nil {
+		t.Fatal(err)
+	}
+	g, _ := gb.grads64()
+	const wi, k, h = 2, 7, 1e-6 // mlp_extractor.policy_net.0.weight[7]
+	grad := g[wi][k]
+	w := gb.pvals[wi].Data().([]float64)
+	orig := w[k]
+	w[k] = orig + h
+	lp1, _ := gb.evaluate(mb, adv, lp)
+	w[k] = orig - h
+	lm1, _ := gb.evaluate(mb, adv, lp)
+	w[k] = orig
+	if fd := (lp1.Loss - lm1.Loss) / (2 * h); math.Abs(fd-grad) > 1e-7+1e-6*math.Abs(grad) {
+		t.Fatalf("tanh: gradient %v, finite difference %v", grad, fd)
+	}
+	if err := p.To(device.Test(0)); err == nil || !strings.Contains(err.Error(), `activation "tanh" runs only on the cpu`) {
+		t.Fatalf("To(test:0) with tanh: got %v", err)
+	}
+	if p.Device() != device.CPU {
+		t.Fatalf("a refused To moved the policy to %s", p.Device())
+	}
+}
+
+// TestDeterministic: two policies built from the same seed and driven by generators with
+// the same seeds sample the same actions and end bitwise equal after three updates, on
+// each backend.
+func TestDeterministic(t *testing.T) {
+	for _, dev := range []device.Device{device.CPU, device.Test(0)} {
+		t.Run(dev.String(), func(t *testing.T) {
+			var params [2][][]float32
+			var acts [2][]int32
+			for run := 0; run < 2; run++ {
+				p := mustNew(t, tinyConfig(), 200)
+				perturb(t, p, newRNG(201), 0.3)
+				if err := p.To(dev); err != nil {
+					t.Fatal(err)
+				}
+				rng := newRNG(202)
+				for step := 0; step < 3; step++ {
+					mb := randomMinibatch(t, p, rng, 32)
+					acts[run] = append(acts[run], mb.Actions...)
+					if _, err := p.Update(mb, defaultHP()); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for _, x := range p.Params() {
+					params[run] = append(params[run], hostValues(t, x))
+				}
+			}
+			for i := range acts[0] {
+				if acts[0][i] != acts[1][i] {
+					t.Fatalf("sampled action %d: %d then %d", i, acts[0][i], acts[1][i])
+				}
+			}
+			for i := range params[0] {
+				for k := range params[0][i] {
+					if math.Float32bits(params[0][i][k]) != math.Float32bits(params[1][i][k]) {
+						t.Fatalf("param %d[%d]: %v then %v", i, k, params[0][i][k], params[1][i][k])
+					}
+				}
+			}
+		})
+	}
+}

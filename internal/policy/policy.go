@@ -154,6 +154,9 @@ func (p *Policy) To(dev device.Device) error {
 	if _, err := device.Open(dev); err != nil {
 		return fmt.Errorf("policy: to %s: %w", dev, err)
 	}
+	if dev != device.CPU && p.cfg.Activation != ActivationReLU {
+		return fmt.Errorf("policy: to %s: activation %q runs only on the cpu (the device kernels have ReLU only)", dev, p.cfg.Activation)
+	}
 	p.dropBackend()
 	if p.ad != nil && p.ad.Device() != dev {
 		if err := p.ad.To(dev); err != nil {
