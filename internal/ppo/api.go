@@ -154,7 +154,7 @@ type Setup struct {
 type Result struct {
 	RunDir      string
 	Final       string // final/ checkpoint, "" unless Finished
-	Best        string // best/ checkpoint, "" if no evaluation improved
+	Best        string // best/ checkpoint, "" before the first evaluation (kept across a resume)
 	Interrupted string // interrupted/ checkpoint, "" unless interrupted
 	LastSaved   string // the most recent checkpoint written, of any kind
 

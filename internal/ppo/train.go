@@ -483,6 +483,11 @@ func (t *trainer) resume(pcfg policy.Config) error {
 	t.timesteps, t.iterations, t.nUpdates = st.Timesteps, st.Iterations, st.NUpdates
 	t.lr, t.progress = st.LearningRate, st.Progress
 	t.best = st.Best
+	if b := filepath.Join(t.runDir, bestDir); t.best != nil {
+		if _, err := os.Stat(filepath.Join(b, policy.MetadataFile)); err == nil {
+			t.res.Best = b // written before the checkpoint resumed from
+		}
+	}
 	t.evals, t.adapterReports, t.invalid = st.Evals, st.AdapterReports, st.InvalidActions
 	// eval_freq and save_freq may have changed: the next ones are the first multiples past
 	// the checkpoint (what the uninterrupted run has too when they did not change).

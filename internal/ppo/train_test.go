@@ -319,6 +319,9 @@ func TestResumeEqualsStraight(t *testing.T) {
 	r.RunDir, r.ResumeDir = "", res.Interrupted
 	resumed := train(t, r)
 	compareRuns(t, "interrupted + resumed", straight, resumed)
+	if resumed.Best != filepath.Join(resumed.RunDir, bestDir) {
+		t.Errorf("resumed run: Best = %q, want its run directory's best/", resumed.Best)
+	}
 
 	// Interrupted in the middle of the third rollout (vector step 150 of 64-step rollouts):
 	// the partial rollout, its env steps and normaliser updates are discarded and
