@@ -2,9 +2,9 @@
 # build-gpu-artifacts.sh: builds, on this machine (no GPU needed), what scripts/gpu-check.sh
 # runs on a lent GPU machine that may have no Go toolchain:
 #
-#   .gpu/hybridtrain-cuda   the CLI built with -tags hybridcuda
-#   .gpu/device-cuda.test   internal/device's tests and benchmarks, -tags hybridcuda
-#   .gpu/policy-cuda.test   internal/policy's tests and benchmarks, -tags hybridcuda
+#   .gpu/hybridtrain-cuda   the CLI built with -tags cuda
+#   .gpu/device-cuda.test   internal/device's tests and benchmarks, -tags cuda
+#   .gpu/policy-cuda.test   internal/policy's tests and benchmarks, -tags cuda
 #   .gpu/BUILD-INFO         commit, Go version, sizes, dynamic libraries, newest glibc symbol
 #
 # The binaries link glibc and libcuda.so.1 dynamically (cgo; the GPU machine's driver
@@ -12,7 +12,7 @@
 # They are stripped (-s -w) so that .gpu/ stays well inside the device tool's 64 MiB carry
 # limit together with the working tree. .gpu/ is git-ignored; carry it to the GPU machine.
 #
-# A hybridcuda binary cannot start on this machine (gorgonia.org/cu's init exits 1 without
+# A cuda binary cannot start on this machine (gorgonia.org/cu's init exits 1 without
 # a GPU), so nothing here runs them. Needs scripts/install-cuda-build-deps.sh first.
 #
 #   scripts/build-gpu-artifacts.sh            build all three (a package that does not
@@ -20,7 +20,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-tag=hybridcuda
+tag=cuda
 dir=.gpu
 mkdir -p "$dir"
 status=0

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# install-cuda-build-deps.sh: installs what a `-tags hybridcuda` build (the CUDA engine,
+# install-cuda-build-deps.sh: installs what a `-tags cuda` build (the CUDA engine,
 # docs/cuda.md) needs on Debian bookworm.
 #
 #   - nvidia-cuda-dev (contrib non-free): cuda.h and a libcuda to link against, for

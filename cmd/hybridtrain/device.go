@@ -16,7 +16,7 @@ func newDeviceCmd(a *app) *cobra.Command {
 		Long: `List the devices this binary can use and which one --device auto picks.
 
 A default build uses the CPU only (auto = cpu; --device cuda is an error that says
-how to build with CUDA). A CUDA build (go build -tags hybridcuda ./cmd/hybridtrain)
+how to build with CUDA). A CUDA build (go build -tags cuda ./cmd/hybridtrain)
 needs a GPU to start at all (gorgonia.org/cu exits 1 before main without one), and
 there auto = cuda:0. See docs/cuda.md.`,
 		Args: usageArgs(cobra.NoArgs),
@@ -51,7 +51,7 @@ func runDevice(a *app, asJSON bool) error {
 		fmt.Fprintf(a.stdout, "%s%s\n", d, mark)
 	}
 	if !rep.CUDABuild {
-		fmt.Fprintln(a.stderr, "cuda: not in this build (go build -tags hybridcuda ./cmd/hybridtrain; see docs/cuda.md)")
+		fmt.Fprintln(a.stderr, "cuda: not in this build (go build -tags cuda ./cmd/hybridtrain; see docs/cuda.md)")
 	}
 	return nil
 }

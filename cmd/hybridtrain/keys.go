@@ -110,7 +110,7 @@ func configKeys() []configKey {
 			"base", "Phase 2 checkpoint to transfer (weights, architecture, normaliser statistics); empty trains from scratch",
 			nil, func(s *settings) *string { return &s.Base }),
 		stringKey("device", secRun, "", "auto, cpu, cuda or cuda:N",
-			"device", "where the network trains; auto is cuda:0 in a CUDA (hybridcuda) build, else cpu",
+			"device", "where the network trains; auto is cuda:0 in a CUDA (cuda) build, else cpu",
 			checkDevice, func(s *settings) *string { return &s.Device }),
 		stringKey("out", secRun, "path", "a new or empty directory",
 			"out", "run directory; empty means runs/<phase>-<market>-<UTC time>/",

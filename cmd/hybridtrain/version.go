@@ -41,11 +41,10 @@ func toolVersion() string {
 	return v
 }
 
-// buildTags names the optional features compiled in: the CUDA device is the hybridcuda
-// build tag (docs/cuda.md says why it is not called cuda).
+// buildTags names the optional features compiled in: the CUDA device is the cuda build tag.
 func buildTags() string {
 	if device.CUDAAvailable() {
-		return "hybridcuda (CUDA)"
+		return "cuda (CUDA)"
 	}
 	return "none (CPU only, no CUDA)"
 }

@@ -1,4 +1,4 @@
-//go:build hybridcuda
+//go:build cuda
 
 package device
 
@@ -13,7 +13,7 @@ import (
 	"gorgonia.org/cu"
 )
 
-// cudaBuilt reports whether this binary contains the CUDA engine (hybridcuda build tag).
+// cudaBuilt reports whether this binary contains the CUDA engine (cuda build tag).
 const cudaBuilt = true
 
 // syncEachEnv, set to 1, makes every CUDA kernel launch wait for the kernel and report a

@@ -1,12 +1,12 @@
-//go:build hybridcudaemu && !hybridcuda
+//go:build cudaemu && !cuda
 
 package device
 
-// The CUDA engine on a CPU emulator, for tests only (build tag hybridcudaemu, never in a
+// The CUDA engine on a CPU emulator, for tests only (build tag cudaemu, never in a
 // shipped binary): kernels.cu compiled by the C compiler with kernels/emu.h, launched by
 // kernels/emu_launch.h with one POSIX thread per CUDA thread. Everything above the driver
 // (argument slots, launch geometry, the kernels themselves) is the code the GPU runs, so
-// `go test -tags hybridcudaemu ./internal/device/` checks it against the host engine on a
+// `go test -tags cudaemu ./internal/device/` checks it against the host engine on a
 // machine without a GPU. What it cannot check: the PTX compilation, the driver calls, and
 // the GPU's approximate exp2/log2 (libm is used instead).
 
@@ -84,7 +84,7 @@ func newEmuKernels(dev Device) (*cudaKernels, error) {
 
 // UseCUDAEmulator registers the emulated engine as cuda:ordinal, so that Open, Transfer and
 // every package above (the policy's kernel backend, the adapter) run on it. It exists only
-// in the hybridcudaemu build, for tests of those packages on machines without a GPU; the
+// in the cudaemu build, for tests of those packages on machines without a GPU; the
 // returned function removes the registration.
 func UseCUDAEmulator(ordinal int) (restore func(), err error) {
 	dev := CUDA(ordinal)

@@ -1,4 +1,4 @@
-//go:build hybridcuda
+//go:build cuda
 
 package device
 

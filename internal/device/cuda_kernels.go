@@ -1,4 +1,4 @@
-//go:build hybridcuda || hybridcudaemu
+//go:build cuda || cudaemu
 
 package device
 
@@ -74,7 +74,7 @@ const (
 
 // cudaDriver is what the CUDA engine needs from the driver: device memory, copies on the
 // engine's stream, kernel launches by id, and a stream synchronisation. cuda.go implements
-// it on gorgonia.org/cu; cuda_emu.go (hybridcudaemu build tag) on the CPU, for tests.
+// it on gorgonia.org/cu; cuda_emu.go (cudaemu build tag) on the CPU, for tests.
 type cudaDriver interface {
 	// alloc returns bytes of device memory, not initialised.
 	alloc(bytes int64) (uintptr, error)

@@ -1,10 +1,10 @@
-//go:build hybridcuda || hybridcudaemu
+//go:build cuda || cudaemu
 
 package device
 
-// Tests of the CUDA engine against the host engine. They run on a GPU with `-tags hybridcuda`
+// Tests of the CUDA engine against the host engine. They run on a GPU with `-tags cuda`
 // (scripts/gpu-check.sh runs the prebuilt test binary there), and on any machine with
-// `-tags hybridcudaemu`, where the same kernels run on the CPU emulator (cuda_emu.go). Every
+// `-tags cudaemu`, where the same kernels run on the CPU emulator (cuda_emu.go). Every
 // kernel result must match the host engine within |gpu - cpu| <= 1e-4 (1 + |cpu|), the
 // project's GPU/CPU parity tolerance.
 

@@ -111,7 +111,7 @@ func BenchmarkUpdate(b *testing.B) {
 // backendName names the backend a device selects.
 func backendName(dev device.Device) string {
 	if dev == device.CPU {
-		return "gorgonia"
+		return cpuBackendName
 	}
 	return "kernels-" + dev.String()
 }

@@ -1,4 +1,4 @@
-//go:build hybridcudaemu && !hybridcuda
+//go:build cudaemu && !cuda
 
 package policy
 

@@ -1,11 +1,11 @@
-//go:build hybridcuda || hybridcudaemu
+//go:build cuda || cudaemu
 
 package policy
 
 // GPU/CPU parity of the whole policy: the CUDA kernel backend against the gorgonia graph
-// on the CPU, from the same weights and minibatches. Built with -tags hybridcuda these run
+// on the CPU, from the same weights and minibatches. Built with -tags cuda these run
 // on the GPU (scripts/gpu-check.sh runs the prebuilt test binary); with -tags
-// hybridcudaemu, on the device package's CPU emulator of the same kernels.
+// cudaemu, on the device package's CPU emulator of the same kernels.
 
 import (
 	"fmt"
@@ -63,12 +63,37 @@ func cudaCompareParams(t *testing.T, gpu, cpu *Policy) {
 	}
 }
 
+// cudaCloneTo copies p, its Adam state included, onto dev through the checkpoint tensors.
+func cudaCloneTo(t *testing.T, p *Policy, dev device.Device) *Policy {
+	t.Helper()
+	model, opt, err := p.ExportTensors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Checkpoint{Meta: p.Metadata(), Model: model, Optimizer: opt}
+	q, err := FromCheckpoint(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.LoadOptimizer(c); err != nil {
+		t.Fatal(err)
+	}
+	q.SetBaseFrozen(p.BaseFrozen())
+	if err := q.To(dev); err != nil {
+		t.Fatalf("To(%v): %v", dev, err)
+	}
+	return q
+}
+
 // TestCUDAUpdateMatchesCPU runs three PPO minibatch updates (forward, loss, backward,
-// grad-norm clip, Adam) on a GPU copy and a CPU copy of one policy and compares the loss
-// terms, the gradient norm and, at the end, every parameter. The minibatches are host
-// memory; the GPU policy moves them to the device itself. Cases: Phase 3 with everything
-// trainable; Phase 3 in the adapter warm-up (base frozen: its parameters must not move at
-// all); Phase 2 with value clipping.
+// grad-norm clip, Adam). Before each one the GPU policy is a fresh copy of the CPU policy,
+// Adam state included, so that every update starts from the same state and minibatch: the
+// loss terms, the gradient norm and every updated parameter are compared after each update.
+// (Chaining updates independently on both devices would compare rounding histories: on an
+// H200 a pre-activation of 1.5e-7 rounded to opposite signs after two updates, flipping one
+// ReLU and a whole Adam step.) The minibatches are host memory; the GPU policy moves them
+// to the device itself. Cases: Phase 3 with everything trainable; Phase 3 in the adapter
+// warm-up (base frozen: its parameters must not move at all); Phase 2 with value clipping.
 func TestCUDAUpdateMatchesCPU(t *testing.T) {
 	dev := cudaUse(t)
 	phase3, phase2 := cudaTestConfigs()
@@ -89,10 +114,7 @@ func TestCUDAUpdateMatchesCPU(t *testing.T) {
 			cpu := mustNew(t, tc.cfg, 5)
 			perturb(t, cpu, rng, 0.02)
 			cpu.SetBaseFrozen(tc.baseFrozen)
-			gpu := clonePolicy(t, cpu)
-			if err := gpu.To(dev); err != nil {
-				t.Fatalf("To(%v): %v", dev, err)
-			}
+			gpu := cudaCloneTo(t, cpu, dev)
 			if gpu.Device() != dev {
 				t.Fatalf("policy on %v after To(%v)", gpu.Device(), dev)
 			}
@@ -106,6 +128,9 @@ func TestCUDAUpdateMatchesCPU(t *testing.T) {
 			hp := defaultHP()
 			hp.ClipRangeVF = tc.clipVF
 			for step := range steps {
+				if step > 0 {
+					gpu = cudaCloneTo(t, cpu, dev)
+				}
 				mb := randomMinibatch(t, cpu, rng, rows)
 				sc, err := cpu.Update(mb, hp)
 				if err != nil {
@@ -138,8 +163,8 @@ func TestCUDAUpdateMatchesCPU(t *testing.T) {
 				if sc.GradNorm <= hp.MaxGradNorm {
 					t.Logf("step %d: gradient norm %v does not reach the clip (%v)", step, sc.GradNorm, hp.MaxGradNorm)
 				}
+				cudaCompareParams(t, gpu, cpu)
 			}
-			cudaCompareParams(t, gpu, cpu)
 			if tc.baseFrozen {
 				for _, p := range gpu.Params() {
 					if gpu.Adapter() != nil && (p == gpu.Adapter().Weight() || p == gpu.Adapter().Bias()) {

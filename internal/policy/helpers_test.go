@@ -5,8 +5,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"gorgonia.org/tensor"
-
 	"hybridtrain/internal/device"
 )
 
@@ -135,20 +133,6 @@ func randomMinibatch(t testing.TB, p *Policy, rng *rand.Rand, rows int) *Minibat
 func defaultHP() UpdateParams {
 	return UpdateParams{LR: 3e-4, ClipRange: 0.2, EntCoef: 0.01, VfCoef: 0.5, MaxGradNorm: 0.5,
 		NormalizeAdvantage: true}
-}
-
-// graph64 builds a float64 gorgonia backend over p's (CPU) parameters.
-func graph64(t testing.TB, p *Policy) *graphBackend {
-	t.Helper()
-	l := *p.base
-	if p.ad != nil {
-		l.Adapter = &linear{W: p.ad.Weight(), B: p.ad.Bias(), In: p.cfg.ObsDim, Out: p.cfg.BaseDim}
-	}
-	gb, err := newGraphBackend(&l, p.cfg.ObsDim, p.cfg.NumActions, tensor.Float64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return gb
 }
 
 // closeTo reports |a - b| <= tol (1 + |b|), the parity tolerance's form.

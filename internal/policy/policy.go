@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"gorgonia.org/tensor"
-
 	"hybridtrain/internal/adapter"
 	"hybridtrain/internal/device"
 )
@@ -252,7 +250,7 @@ func (p *Policy) ready() (backend, *device.Engine, error) {
 	}
 	var be backend
 	if dev == device.CPU {
-		be, err = newGraphBackend(&l, p.cfg.ObsDim, p.cfg.NumActions, tensor.Float32)
+		be, err = newCPUBackend(&l, p.ad, eng, p.cfg.ObsDim, p.cfg.NumActions)
 	} else {
 		be, err = newKernelBackend(&l, p.ad, eng, p.cfg.ObsDim, p.cfg.NumActions)
 	}

@@ -1,4 +1,4 @@
-// emu.h: runs kernels.cu on the CPU (HT_EMU), for the hybridcudaemu build of internal/device.
+// emu.h: runs kernels.cu on the CPU (HT_EMU), for the cudaemu build of internal/device.
 //
 // A launch runs its blocks one after another on a team of blockDim.x POSIX threads (one
 // per CUDA thread), so that __syncthreads is a real barrier and SHARED arrays (static

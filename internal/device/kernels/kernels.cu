@@ -1,4 +1,4 @@
-// kernels.cu: the CUDA engine's kernels (package internal/device, hybridcuda build tag).
+// kernels.cu: the CUDA engine's kernels (package internal/device, cuda build tag).
 //
 // Written in the C subset of CUDA C, without CUDA headers, so that one source serves two
 // compilers:
@@ -7,7 +7,7 @@
 //     (-x cuda --cuda-device-only --cuda-gpu-arch=sm_70 -nocudainc -nocudalib); the Go
 //     engine embeds that PTX and the driver JIT-compiles it for the GPU it runs on.
 //   - with HT_EMU defined, emu.h maps the thread/block indices, __syncthreads and the math
-//     intrinsics onto POSIX threads, and the cgo file cuda_emu.go (build tag hybridcudaemu) runs
+//     intrinsics onto POSIX threads, and the cgo file cuda_emu.go (build tag cudaemu) runs
 //     the same kernels on the CPU, so that the launch code and the kernels are tested against
 //     the host engine on machines without a GPU.
 //
