@@ -91,7 +91,8 @@ probe() {
   python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())' 2>&1 | tail -1
   nvidia-smi >/dev/null 2>&1
 }
-run_step probe 5 20 probe.log probe
+export -f probe  # `timeout` runs commands, not shell functions
+run_step probe 5 20 probe.log bash -c probe
 gpu_name=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)
 [ -n "$gpu_name" ] || gpu_name="(nvidia-smi gave nothing)"
 
