@@ -36,6 +36,7 @@ func TestBreachOnLiveEquity(t *testing.T) {
 	cases := []struct {
 		name       string
 		bars       overrides
+		short      bool // SELL at 09:30 instead of BUY
 		mode       string
 		breachAt   Clock   // 0: no breach
 		exit       float64 // breach exit price
@@ -88,6 +89,53 @@ func TestBreachOnLiveEquity(t *testing.T) {
 			threshold: 49492.5, finalEquty: 49485,
 		},
 		{
+			// The bar's own rise makes the breach: 09:31 opens at 24000 (equity 49,992.50,
+			// far above the threshold in force, 47,512.50: no gap), its high 24200 raises the
+			// peak to 53,992.50 and the threshold to 51,492.50, and its low 23900 (equity
+			// 47,992.50) breaches. Under the order the rule assumes (rise first, then the
+			// fall) the price crosses the breach price 24000.25 + (51,492.50 - 49,997.50)/20
+			// = 24075.00 on the way down: exit 24074.75, +298 ticks, net 1,485. The open,
+			// 24000, is below the breach price only because the threshold rose after it:
+			// no path through the bar exits there.
+			name: "threshold raised by the breach bar itself is not a gap",
+			bars: overrides{
+				hm(9, 30): {24000, 24001, 23999, 24001, 100},
+				hm(9, 31): {24000, 24200, 23900, 23950, 100},
+			},
+			mode: ApexEvaluation, breachAt: hm(9, 31), exit: 24074.75, net: 1485,
+			pnlReward: (51485-50012.5)/100 - 1, shapedRwd: 1 + 1485.0/10_000 - 0.1,
+			threshold: 51492.5, finalEquty: 51485,
+		},
+		{
+			// Short mirror of "gap through the threshold": SELL at 09:30 fills at 23999.75
+			// (balance 49,997.50); the 09:30 low 23999 gives a peak of 50,012.50 and a
+			// threshold of 47,512.50. 09:31 opens at 24150 (equity 46,992.50, already under
+			// it): the breach price 23999.75 + (49,997.50 - 47,512.50)/20 = 24124.00 was
+			// gapped, so the exit is the open plus slippage, 24150.25: -602 ticks, net -3,015.
+			name: "short gap through the threshold",
+			bars: overrides{
+				hm(9, 30): {24000, 24001, 23999, 23999, 100},
+				hm(9, 31): {24150, 24160, 24140, 24150, 100},
+			},
+			short: true, mode: ApexEvaluation, breachAt: hm(9, 31), exit: 24150.25, net: -3015,
+			pnlReward: (46985-50012.5)/100 - 1, shapedRwd: -0.6,
+			threshold: 47512.5, finalEquty: 46985,
+		},
+		{
+			// Short mirror of the previous case: 09:31 opens at 24000 (no gap), its low 23800
+			// raises the threshold to 53,992.50 - 2,500 = 51,492.50 and its high 24100
+			// (equity 47,992.50) breaches. Breach price 23999.75 - (51,492.50 - 49,997.50)/20
+			// = 23925.00, exit 23925.25: +298 ticks, net 1,485.
+			name: "short: threshold raised by the breach bar itself is not a gap",
+			bars: overrides{
+				hm(9, 30): {24000, 24001, 23999, 23999, 100},
+				hm(9, 31): {24000, 24100, 23800, 23850, 100},
+			},
+			short: true, mode: ApexEvaluation, breachAt: hm(9, 31), exit: 23925.25, net: 1485,
+			pnlReward: (51485-50012.5)/100 - 1, shapedRwd: 1 + 1485.0/10_000 - 0.1,
+			threshold: 51492.5, finalEquty: 51485,
+		},
+		{
 			// Evaluation mode: the price climbs in bars whose range stays under $2,500 (a
 			// wider bar would breach on its own, the rise being applied before the test):
 			// 09:31 high 24200 gives a peak of 53,992.50 and a threshold of 51,492.50; the
@@ -116,7 +164,11 @@ func TestBreachOnLiveEquity(t *testing.T) {
 			ds := scenario(t, tc.bars)
 			for _, reward := range []string{RewardPnL, RewardApexShaped} {
 				cfg := breachConfig(reward, tc.mode)
-				steps, rec := script(t, ds, cfg, buy)
+				acts := buy
+				if tc.short {
+					acts = map[Clock]Action{hm(9, 30): Sell}
+				}
+				steps, rec := script(t, ds, cfg, acts)
 				last := steps[len(steps)-1]
 				if tc.breachAt == 0 {
 					for _, s := range steps {

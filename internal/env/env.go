@@ -391,7 +391,9 @@ func (e *Env) Step(a Action, obs []float32, mask []bool) Step {
 		}
 	}
 
-	// 4. Threshold rise at the favourable extreme (balance when flat).
+	// 4. Threshold rise at the favourable extreme (balance when flat). thOpen, the threshold
+	// in force at the open, tells a gap in step 5 from a breach made by this bar's own rise.
+	thOpen := st.Threshold
 	fav := st.Balance
 	if st.Side > 0 {
 		fav = e.equityAt(e.high[t])
@@ -416,13 +418,23 @@ func (e *Env) Step(a Action, obs []float32, mask []bool) Step {
 			info.Breach = true
 			st.Breached = true
 			if st.Side != 0 {
-				// The price at which equity equals the threshold, rounded adversely; at the
-				// open when the bar gapped through it; then slippage.
+				// The price at which equity equals the threshold, rounded adversely, then
+				// slippage. The bar gapped when its open was already at or beyond the
+				// threshold in force then: the exit is at the open. A threshold raised by
+				// this bar's own favourable extreme is met on the way back from it (the
+				// order the rise-first rule assumes), above the open for a long, so the
+				// open is not an exit price then.
 				p := e.price(st.Entry) + float64(st.Side)*(st.Threshold-st.Balance)/(e.pointValue*float64(e.contracts))
-				if st.Side > 0 {
+				gap := e.equityAt(e.open[t]) <= thOpen
+				switch {
+				case st.Side > 0 && gap:
 					e.exit(min(e.ticksDown(p), e.ticksDown(e.open[t]))-e.slip, ExitBreach, t, &info)
-				} else {
+				case st.Side > 0:
+					e.exit(e.ticksDown(p)-e.slip, ExitBreach, t, &info)
+				case gap:
 					e.exit(max(e.ticksUp(p), e.ticksUp(e.open[t]))+e.slip, ExitBreach, t, &info)
+				default:
+					e.exit(e.ticksUp(p)+e.slip, ExitBreach, t, &info)
 				}
 			}
 		}
