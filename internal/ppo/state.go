@@ -68,14 +68,17 @@ type episodeRec struct {
 // settings are what defines a run's training; on resume every one must be unchanged except
 // total_timesteps, eval_freq and save_freq.
 type settings struct {
-	Phase    int           `json:"phase"`
-	Market   string        `json:"market"`
-	Data     string        `json:"data,omitempty"`      // dataset source
-	DataBars int           `json:"data_bars,omitempty"` // and its length
-	Base     string        `json:"base,omitempty"`      // transfer source, as given
-	PPO      Config        `json:"ppo"`
-	Policy   policy.Config `json:"policy"`
-	Env      env.Config    `json:"env"`
+	Phase    int    `json:"phase"`
+	Market   string `json:"market"`
+	Data     string `json:"data,omitempty"`      // dataset source
+	DataBars int    `json:"data_bars,omitempty"` // and its length
+	Base     string `json:"base,omitempty"`      // transfer source, as given
+	// Instrument is the trading env's instrument (nil for other envs): a configuration's
+	// `instruments` section can change it without changing the data.
+	Instrument *instrumentInfo `json:"instrument,omitempty"`
+	PPO        Config          `json:"ppo"`
+	Policy     policy.Config   `json:"policy"`
+	Env        env.Config      `json:"env"`
 }
 
 // resumable are the keys a resumed run may change.
@@ -97,6 +100,12 @@ func compareSettings(old, cur settings) error {
 		return diff("data", fmt.Sprintf("%s (%d bars)", old.Data, old.DataBars), fmt.Sprintf("%s (%d bars)", cur.Data, cur.DataBars))
 	case cur.Base != "" && old.Base != cur.Base:
 		return diff("base", old.Base, cur.Base)
+	}
+	// A checkpoint written before the instrument was recorded has none to compare.
+	if old.Instrument != nil && cur.Instrument != nil {
+		if key, a, b, ok := firstDiff(*old.Instrument, *cur.Instrument); ok {
+			return diff("instruments."+old.Instrument.Symbol+"."+key, a, b)
+		}
 	}
 	for _, group := range []struct {
 		a, b   any

@@ -147,3 +147,35 @@ func TestTrainRejectsBadSetup(t *testing.T) {
 		})
 	}
 }
+
+// TestResumeRejectsChangedInstrument: the instrument (point value, tick size, commission,
+// slippage, zone and session times, which a configuration's `instruments` section may
+// override) defines the environment as much as the env keys do; a resumed run that changes
+// it is a configuration error naming the instrument key, like any other setting but
+// total_timesteps, eval_freq and save_freq. The unchanged instrument resumes.
+func TestResumeRejectsChangedInstrument(t *testing.T) {
+	ds := synthNQ(t, 6)
+	s := tradingSetup(t, ds, 2)
+	s.PPO.TotalTimesteps = 256
+	res, err := Train(context.Background(), s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resume := func(d *env.Dataset) error {
+		r := tradingSetup(t, d, 2)
+		r.PPO.TotalTimesteps = 512
+		r.RunDir, r.ResumeDir = "", res.Final
+		_, err := Train(context.Background(), r, nil)
+		return err
+	}
+	changed := *ds
+	changed.Instrument.CommissionPerSide += 1
+	var ce *ConfigError
+	if err := resume(&changed); !errors.As(err, &ce) || ce.Key != "instruments.NQ.commission_per_side" {
+		t.Fatalf("resume with commission_per_side %g (trained with %g): err = %v, want a *ConfigError naming instruments.NQ.commission_per_side",
+			changed.Instrument.CommissionPerSide, ds.Instrument.CommissionPerSide, err)
+	}
+	if err := resume(ds); err != nil {
+		t.Fatalf("resume with the same instrument: %v", err)
+	}
+}

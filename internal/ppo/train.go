@@ -163,6 +163,8 @@ func newTrainer(s Setup, rec Recorder) (*trainer, error) {
 	t.set = settings{Phase: s.Phase, Market: s.Market, Base: s.BaseDir, PPO: s.PPO, Policy: pcfg, Env: s.Env}
 	if s.Dataset != nil {
 		t.set.Data, t.set.DataBars = s.Dataset.Source, s.Dataset.Bars.Len()
+		in := describeInstrument(s.Dataset.Instrument)
+		t.set.Instrument = &in
 	}
 
 	var err error
