@@ -1,6 +1,9 @@
 package env
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Config holds every setting of the environment. Field comments give the configuration key,
 // the unit and the default; DefaultConfig returns the defaults.
@@ -66,18 +69,18 @@ const (
 // Validate checks every field and names the configuration key at fault.
 func (c Config) Validate() error {
 	switch {
-	case c.TrainFraction <= 0 || c.TrainFraction > 1:
+	case !(c.TrainFraction > 0 && c.TrainFraction <= 1): // NaN too
 		return fmt.Errorf("env: train_fraction must be in (0, 1], got %g", c.TrainFraction)
 	case c.WarmupBars < 1:
 		return fmt.Errorf("env: warmup_bars must be >= 1, got %d", c.WarmupBars)
-	case !(c.SLATR > 0):
-		return fmt.Errorf("env: sl_atr must be > 0, got %g", c.SLATR)
-	case !(c.TPRatio > 0):
-		return fmt.Errorf("env: tp_ratio must be > 0, got %g", c.TPRatio)
+	case !positiveFinite(c.SLATR):
+		return fmt.Errorf("env: sl_atr must be > 0 and finite, got %g", c.SLATR)
+	case !positiveFinite(c.TPRatio):
+		return fmt.Errorf("env: tp_ratio must be > 0 and finite, got %g", c.TPRatio)
 	case c.BEOffsetTicks < 0:
 		return fmt.Errorf("env: be_offset_ticks must be >= 0, got %d", c.BEOffsetTicks)
-	case !(c.TrailATR > 0):
-		return fmt.Errorf("env: trail_atr must be > 0, got %g", c.TrailATR)
+	case !positiveFinite(c.TrailATR):
+		return fmt.Errorf("env: trail_atr must be > 0 and finite, got %g", c.TrailATR)
 	case c.NoEntryMinutes < 0:
 		return fmt.Errorf("env: no_entry_minutes must be >= 0, got %d", c.NoEntryMinutes)
 	case c.Contracts < 1:
@@ -88,8 +91,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("env: episode_sessions must be >= 1, got %d", c.EpisodeSessions)
 	case c.Reward != RewardPnL && c.Reward != RewardApexShaped:
 		return fmt.Errorf("env: reward must be %q or %q, got %q", RewardPnL, RewardApexShaped, c.Reward)
-	case !(c.RewardScaleTicks > 0):
-		return fmt.Errorf("env: reward_scale_ticks must be > 0, got %g", c.RewardScaleTicks)
+	case !positiveFinite(c.RewardScaleTicks):
+		return fmt.Errorf("env: reward_scale_ticks must be > 0 and finite, got %g", c.RewardScaleTicks)
+	case !finite(c.BreachReward):
+		return fmt.Errorf("env: breach_reward must be a finite number, got %g", c.BreachReward)
+	case !finite(c.InvalidActionReward):
+		return fmt.Errorf("env: invalid_action_reward must be a finite number, got %g", c.InvalidActionReward)
 	case c.ApexMode != ApexEvaluation && c.ApexMode != ApexFunded:
 		return fmt.Errorf("env: apex_mode must be %q or %q, got %q", ApexEvaluation, ApexFunded, c.ApexMode)
 	}
@@ -105,3 +112,9 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// finite reports whether x is neither NaN nor infinite: a non-finite setting would turn every
+// price or reward it touches into NaN or nonsense without an error.
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+func positiveFinite(x float64) bool { return x > 0 && !math.IsInf(x, 1) }

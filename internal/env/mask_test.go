@@ -81,3 +81,54 @@ func TestMaskInObservation(t *testing.T) {
 		t.Errorf("09:31 long: mask %v, can enter %v, can manage %v; want %v, 0, 1", mask, obs[ObsCanEnter], obs[ObsCanManage], want)
 	}
 }
+
+// TestEntryWindowSchedule walks whole sessions flat (HOLD at every decision) and checks,
+// through the env rather than legalActions alone, that BUY and SELL are legal exactly at the
+// decisions opening in [entry start, flatten time - no_entry_minutes), that the decisions run
+// from 09:30 to 16:58 (16:59 is never a decision) and that ObsCanEnter follows the mask.
+func TestEntryWindowSchedule(t *testing.T) {
+	ds := scenario(t, nil)
+	for _, tc := range []struct {
+		noEntry  int
+		lastOpen Clock // last decision at which an entry is legal
+	}{
+		{5, hm(16, 53)},
+		{30, hm(16, 28)},
+		{0, hm(16, 58)},
+	} {
+		t.Run(fmt.Sprintf("no_entry_minutes %d", tc.noEntry), func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.NoEntryMinutes = tc.noEntry
+			e, err := New(ds, cfg, Options{Sessions: []int{0}, Mode: ModeOrdered}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			obs := make([]float32, ObsDim)
+			mask := make([]bool, NumActions)
+			if err := e.Reset(obs, mask); err != nil {
+				t.Fatal(err)
+			}
+			var first, last Clock = -1, -1
+			for {
+				clock := ds.Bars.Clock[e.Bar()]
+				if first < 0 {
+					first = clock
+				}
+				last = clock
+				want := clock >= hm(9, 30) && clock <= tc.lastOpen
+				if mask[Buy] != want || mask[Sell] != want || !mask[Hold] {
+					t.Errorf("flat at %s: HOLD %v BUY %v SELL %v, want true %v %v", clock, mask[Hold], mask[Buy], mask[Sell], want, want)
+				}
+				if obs[ObsCanEnter] != b2f(want) {
+					t.Errorf("flat at %s: obs[%d] = %v, want %v", clock, ObsCanEnter, obs[ObsCanEnter], b2f(want))
+				}
+				if r := e.Step(Hold, obs, mask); r.Terminated || r.Truncated {
+					break
+				}
+			}
+			if first != hm(9, 30) || last != hm(16, 58) {
+				t.Errorf("decisions from %s to %s, want 09:30 to 16:58", first, last)
+			}
+		})
+	}
+}
