@@ -723,3 +723,50 @@ func TestBaseMustBePhase2(t *testing.T) {
 		})
 	}
 }
+
+// TestUpdateBookkeeping pins, at the trainer level, what each rollout's metrics report on
+// the constant env (reward 1 every step, episodes truncated every 5 steps; 2 envs x 64
+// steps = 128 timesteps per rollout, 4 minibatches of 32 per epoch, 3 epochs):
+//   - rollout/ep_rew_mean and ep_len_mean are RAW (5 and 5, although norm_reward is on)
+//     over at most the last 100 episodes (each env finishes floor(64k/5) by rollout k);
+//   - train/learning_rate follows the linear schedule at progress 128k/512, decreasing;
+//   - with target_kl tiny, the first minibatch (ratio exactly 1, approx_kl 0) is applied
+//     and the second exceeds 1.5 x target_kl: one minibatch per update, the remaining
+//     epochs skipped, and train/n_updates counts the stopped epoch (one per update, as
+//     SB3); without target_kl every minibatch of every epoch is applied.
+func TestUpdateBookkeeping(t *testing.T) {
+	spec := toySpec{kind: toyConst, nAct: 2, epLen: 5}
+	for _, targetKL := range []float64{1e-9, 0} {
+		c := toyConfig()
+		c.NEnvs, c.NSteps, c.BatchSize, c.NEpochs = 2, 64, 32, 3
+		c.TotalTimesteps, c.TargetKL = 512, targetKL
+		c.NormReward, c.LRSchedule, c.LearningRate, c.LRFinalFraction = true, "linear", 1e-3, 0.1
+		rec := &recorder{}
+		if _, err := Train(context.Background(), toySetup(t, spec, c), rec); err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.rollouts) != 4 {
+			t.Fatalf("target_kl %g: %d rollouts, want 4", targetKL, len(rec.rollouts))
+		}
+		for i, m := range rec.rollouts {
+			k := int64(i + 1)
+			wantEps := min(100, 2*int(64*k/5))
+			if m.Episodes != wantEps || m.EpRewMean != 5 || m.EpLenMean != 5 {
+				t.Errorf("rollout %d: %d episodes, ep_rew_mean %g, ep_len_mean %g; want %d, 5 (raw), 5",
+					k, m.Episodes, m.EpRewMean, m.EpLenMean, wantEps)
+			}
+			p := float64(128*k) / 512
+			if want := 1e-3 * (1 - p*0.9); math.Abs(m.LearningRate-want) > 1e-18 {
+				t.Errorf("rollout %d: learning rate %g, want %g", k, m.LearningRate, want)
+			}
+			wantMB, wantUpdates, wantStop := 12, 3*k, false
+			if targetKL > 0 {
+				wantMB, wantUpdates, wantStop = 1, k, true
+			}
+			if m.Minibatches != wantMB || m.NUpdates != wantUpdates || m.EarlyStopped != wantStop {
+				t.Errorf("target_kl %g, rollout %d: %d minibatches, n_updates %d, early stop %v; want %d, %d, %v",
+					targetKL, k, m.Minibatches, m.NUpdates, m.EarlyStopped, wantMB, wantUpdates, wantStop)
+			}
+		}
+	}
+}
