@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -306,4 +307,51 @@ A panic is reported as an internal error with exit code 1, never as a stack trac
 	}
 	walk(root)
 	return b.String()
+}
+
+// TestREADMEConfigurationExample runs the configuration example of README.md as written:
+// the command line (its environment variable, --config my.yaml, --n-envs 4 and
+// --timesteps 2e6) with the my.yaml shown beside it, up to the trainer.
+func TestREADMEConfigurationExample(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	var line string
+	for l := range strings.SplitSeq(text, "\n") {
+		if strings.Contains(l, "hybridtrain train") && strings.Contains(l, "--config my.yaml") {
+			line = l
+		}
+	}
+	_, rest, ok := strings.Cut(text, "```yaml\n# my.yaml\n")
+	myYAML, _, _ := strings.Cut(rest, "```")
+	if line == "" || !ok {
+		t.Fatalf("README.md has no configuration example (a `hybridtrain train ... --config my.yaml` line and a my.yaml block)")
+	}
+	inTempDir(t)
+	writeFile(t, "my.yaml", myYAML)
+	fields := strings.Fields(line)
+	for len(fields) > 0 && strings.HasPrefix(fields[0], envPrefix) {
+		name, val, _ := strings.Cut(fields[0], "=")
+		t.Setenv(name, val)
+		fields = fields[1:]
+	}
+	if len(fields) == 0 || fields[0] != "hybridtrain" {
+		t.Fatalf("README.md example %q: want [VAR=value ...] hybridtrain train ...", line)
+	}
+	a := newTestApp(t)
+	ft := &fakeTrainer{}
+	a.train = ft.train
+	if code := a.run(append(fields[1:], "--quiet")...); code != exitOK {
+		t.Fatalf("%s: exit %d, stderr %q", line, code, a.err.String())
+	}
+	// The values README.md shows: HYBRIDTRAIN_N_STEPS=1024, --market ES, --n-envs 4,
+	// --timesteps 2e6, and my.yaml's learning_rate, lr_schedule, pi_layers and plan.
+	s := ft.setup
+	if s.Market != "ES" || s.PPO.NSteps != 1024 || s.PPO.NEnvs != 4 || s.PPO.TotalTimesteps != 2_000_000 ||
+		s.PPO.LearningRate != 0.0001 || s.PPO.LRSchedule != "linear" || !slices.Equal(s.Policy.PiLayers, []int{256, 128}) || s.Env.Plan != "100k" {
+		t.Errorf("%s: got market %s, n_steps %d, n_envs %d, total_timesteps %d, learning_rate %g, lr_schedule %s, pi_layers %v, plan %s",
+			line, s.Market, s.PPO.NSteps, s.PPO.NEnvs, s.PPO.TotalTimesteps, s.PPO.LearningRate, s.PPO.LRSchedule, s.Policy.PiLayers, s.Env.Plan)
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io/fs"
+	"strconv"
 
 	"github.com/spf13/pflag"
 )
@@ -38,7 +39,7 @@ func addKeyFlags(flags *pflag.FlagSet, configs fs.FS, names ...string) {
 		switch k.Type {
 		case typeInt:
 			n, _ := toInt64(def)
-			flags.Int64(k.Flag, n, usage)
+			flags.Var(&intFlag{n}, k.Flag, usage)
 		case typeBool:
 			b, _ := toBool(def)
 			flags.Bool(k.Flag, b, usage)
@@ -58,3 +59,23 @@ func embeddedDefaults(configs fs.FS) map[string]any {
 	}
 	return l.values
 }
+
+// intFlag is the value of an integer key's flag. It reads what the key reads in files and
+// the environment (2048, 2e6, 2_000_000; a fraction is an error), so that `--timesteps 2e6`
+// works as README.md and `train --help` write it; pflag's own integer flags refuse 2e6.
+type intFlag struct{ n int64 }
+
+func (f *intFlag) String() string { return strconv.FormatInt(f.n, 10) }
+
+// Set parses s; viper reads the flag back through String.
+func (f *intFlag) Set(s string) error {
+	n, err := toInt64(s)
+	if err != nil {
+		return err
+	}
+	f.n = n
+	return nil
+}
+
+// Type is "int", as pflag names integer flags in the help.
+func (f *intFlag) Type() string { return "int" }

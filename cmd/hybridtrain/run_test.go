@@ -393,3 +393,47 @@ func TestRolloutLineHasNoControlCharacters(t *testing.T) {
 		t.Error("eta with no rate")
 	}
 }
+
+// TestIntegerFlagForms: an integer key's flag reads what the key reads in files and the
+// environment (2e6, 1_000), and refuses a fraction or a word naming the flag (exit 2).
+func TestIntegerFlagForms(t *testing.T) {
+	cases := []struct {
+		flag, value string
+		want        int64 // total_timesteps, n_envs or seed after parsing; ignored when code != 0
+		code        int
+	}{
+		{"--timesteps", "2e6", 2_000_000, exitOK},
+		{"--timesteps", "2_000_000", 2_000_000, exitOK},
+		{"--timesteps", "4096", 4096, exitOK},
+		{"--n-envs", "4", 4, exitOK},
+		{"--n-envs", "4e0", 4, exitOK},
+		{"--seed", "1_000", 1000, exitOK},
+		{"--timesteps", "2.5e-1", 0, exitUsage},
+		{"--n-envs", "2.5", 0, exitUsage},
+		{"--seed", "one", 0, exitUsage},
+		{"--seed", "-1", 0, exitUsage},
+	}
+	for _, tc := range cases {
+		t.Run(tc.flag+" "+tc.value, func(t *testing.T) {
+			inTempDir(t)
+			a := newTestApp(t)
+			ft := &fakeTrainer{}
+			a.train = ft.train
+			code := a.run("train", "--market", "NQ", "--test", "--quiet", tc.flag, tc.value)
+			if code != tc.code {
+				t.Fatalf("exit code: got %d, want %d; stderr %q", code, tc.code, a.err.String())
+			}
+			if code != exitOK {
+				if !strings.Contains(a.err.String(), tc.flag) || !strings.Contains(a.err.String(), tc.value) {
+					t.Errorf("stderr %q does not name %s and %q", a.err.String(), tc.flag, tc.value)
+				}
+				return
+			}
+			got := map[string]int64{"--timesteps": ft.setup.PPO.TotalTimesteps, "--n-envs": int64(ft.setup.PPO.NEnvs),
+				"--seed": int64(ft.setup.PPO.Seed)}[tc.flag]
+			if got != tc.want {
+				t.Errorf("%s %s: got %d, want %d", tc.flag, tc.value, got, tc.want)
+			}
+		})
+	}
+}
