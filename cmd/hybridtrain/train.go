@@ -71,6 +71,9 @@ func runTrain(ctx context.Context, a *app, opts *trainOptions) error {
 	}
 	s := res.settings
 	a.warn(res.warnings)
+	if err := checkResume(s, req.configFile); err != nil {
+		return err
+	}
 	interactive := a.interactive(opts.nonInteractive)
 	if s.Market == "" {
 		if !interactive {
@@ -95,6 +98,24 @@ func runTrain(ctx context.Context, a *app, opts *trainOptions) error {
 		}
 	}
 	return a.trainRun(ctx, s, plan)
+}
+
+// checkResume checks --resume before anything is asked: a missing checkpoint is exit 4
+// (not a missing --market, which a resumed run takes from its run's config.yaml), and so is
+// a checkpoint outside a run directory when nothing else names the market. configFile is
+// the config file in use ("" when none).
+func checkResume(s *settings, configFile string) error {
+	if s.Resume == "" {
+		return nil
+	}
+	if st, err := os.Stat(s.Resume); err != nil || !st.IsDir() {
+		return fmt.Errorf("train: resume %s (from %s): %w: no such checkpoint directory", s.Resume, s.source("resume"), policy.ErrCheckpoint)
+	}
+	if configFile == "" && s.Market == "" {
+		return fmt.Errorf("train: resume %s (from %s): %w: its run directory %s has no config.yaml; resume a checkpoint of a run (its best/, final/, interrupted/ or checkpoints/ts-*/), or give --config and --market",
+			s.Resume, s.source("resume"), policy.ErrCheckpoint, runDirOf(s.Resume))
+	}
+	return nil
 }
 
 // runPlan is a resolved run, as confirmed on a terminal.
