@@ -335,6 +335,17 @@ func parseLayer(name string, data []byte, keys []configKey) (configLayer, error)
 			if err := checkInstrumentsNode(name, vn); err != nil {
 				return l, err
 			}
+			continue
+		}
+		if vn.Kind == yaml.ScalarNode && vn.Tag == "!!null" {
+			// viper would take the null as the key's value and lose the lower layers', and
+			// the error would then blame the phase defaults.
+			k, _ := lookupKey(keys, kn.Value)
+			hint := ""
+			if k.Type == typeString {
+				hint = `; write "" for an empty string`
+			}
+			return l, configErrorf("config: %s:%d: %s: no value (want %s: %s%s)", name, kn.Line, kn.Value, k.Type, k.Range, hint)
 		}
 	}
 	if err := root.Decode(&l.values); err != nil {

@@ -293,6 +293,8 @@ func TestBadConfigFiles(t *testing.T) {
 		{"not a mapping", "- a\n- b\n", []string{"bad.yaml:1", "mapping"}},
 		{"yaml syntax", "n_envs: [1\n", []string{"bad.yaml"}},
 		{"duplicate key", "n_envs: 1\nn_envs: 2\n", []string{"bad.yaml", "n_envs"}},
+		{"key without a value", "n_envs: 2\ngamma:\n", []string{"bad.yaml:2", "gamma", "no value", "(0, 1]"}},
+		{"string key without a value", "data: ~\n", []string{"bad.yaml:1", "data", "no value", `""`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
