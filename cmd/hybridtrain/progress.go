@@ -122,7 +122,8 @@ func (r *barRecorder) Start(total, start int64) {
 		progressbar.OptionSetItsString("steps"),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionSetWidth(30),
-		progressbar.OptionThrottle(100*time.Millisecond),
+		// No throttle: the bar changes once per rollout (seconds apart), and a throttle
+		// dropped the count set right after the description, so it lagged a rollout.
 		progressbar.OptionShowDescriptionAtLineEnd(),
 	)
 	_ = r.bar.Set64(start) // drawing errors on a terminal are not worth stopping a run
