@@ -107,20 +107,23 @@ func eta(m ppo.RolloutMetrics, total int64) string {
 	return left.Round(time.Second).String()
 }
 
-// barRecorder draws a progress bar on a terminal stderr.
+// barRecorder draws a progress bar on a terminal stderr: the timesteps as the bar's count,
+// then the trainer's own steps/s and the ETA from it (time/fps counts this process's steps
+// only; the bar's own rate would count the timesteps a resumed run starts from as just
+// made), the mean episode reward and llm_features_learned.
 type barRecorder struct {
-	w   io.Writer
-	bar *progressbar.ProgressBar
+	w     io.Writer
+	bar   *progressbar.ProgressBar
+	total int64
 }
 
 func (r *barRecorder) Start(total, start int64) {
+	r.total = total
 	r.bar = progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(r.w),
 		progressbar.OptionSetDescription("training"),
 		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("steps"),
-		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetPredictTime(false), // the ETA is in the description
 		progressbar.OptionSetWidth(30),
 		// No throttle: the bar changes once per rollout (seconds apart), and a throttle
 		// dropped the count set right after the description, so it lagged a rollout.
@@ -133,7 +136,8 @@ func (r *barRecorder) Rollout(m ppo.RolloutMetrics) {
 	if r.bar == nil {
 		return
 	}
-	r.bar.Describe(fmt.Sprintf("ep_rew_mean %s, llm_features_learned %s", epReward(m), llmFeatures(m)))
+	r.bar.Describe(fmt.Sprintf("%d steps/s, ETA %s, ep_rew_mean %s, llm_features_learned %s",
+		m.FPS, eta(m, r.total), epReward(m), llmFeatures(m)))
 	_ = r.bar.Set64(m.Timesteps)
 }
 

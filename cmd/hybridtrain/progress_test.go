@@ -48,3 +48,21 @@ func TestProgressBarShowsEachRollout(t *testing.T) {
 	}
 	r.Close()
 }
+
+// TestProgressBarRateOfAResumedRun: a run resumed at 4096 of 8192 timesteps shows the
+// trainer's own rate and the ETA from it after its first rollout: 2048 steps left at 250
+// steps/s is 8 s. (The bar's own rate counted the 4096 steps resumed from as if this
+// process had just made them.)
+func TestProgressBarRateOfAResumedRun(t *testing.T) {
+	var out bytes.Buffer
+	r := &barRecorder{w: &out}
+	r.Start(8192, 4096)
+	r.Rollout(ppo.RolloutMetrics{Timesteps: 6144, Iterations: 3, FPS: 250, Episodes: 1, EpRewMean: 1.5})
+	got := lastRender(out.String())
+	for _, want := range []string{"6144/8192", "250 steps/s", "ETA 8s", "ep_rew_mean 1.5", "llm_features_learned n/a"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the bar shows %q, want it to contain %q", got, want)
+		}
+	}
+	r.Close()
+}
