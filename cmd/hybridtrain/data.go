@@ -37,7 +37,7 @@ type dataFlags struct {
 
 func (o *dataFlags) addFlags(a *app, f *pflag.FlagSet) {
 	f.StringVar(&o.configFile, "config", "", "config file (YAML) with instruments or data_tz; default ./hybridtrain.yaml when present")
-	addKeyFlags(f, a.configs, "market")
+	addKeyFlags(f, a.configs, phaseDefaults, "market")
 }
 
 // defaultDataMarket is the instrument of the data commands when neither --market nor the

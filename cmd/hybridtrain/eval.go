@@ -71,7 +71,7 @@ the table on stdout (--json: the report under "report"); the paths go to stderr.
 	f.BoolVar(&opts.asJSON, "json", false, "machine-readable output")
 	f.StringVar(&opts.out, "out", "", "report directory (default <model>/eval-<split>, eval-<data name>-<split> with --data)")
 	opts.addFlags(f, false)
-	addKeyFlags(f, a.configs, "market", "data", "plan")
+	addKeyFlags(f, a.configs, noDefaults, "market", "data", "plan")
 	return cmd
 }
 

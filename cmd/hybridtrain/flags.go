@@ -23,11 +23,24 @@ func (o *runFlags) addFlags(f *pflag.FlagSet, withTest bool) {
 	}
 }
 
+// flagDefaults says which defaults a command's key flags show in its help. The value a
+// flag gives is read only when the user set it (config.go), so this is the help alone.
+type flagDefaults int
+
+const (
+	phaseDefaults flagDefaults = iota // configs/phase3.yaml (train, data)
+	testDefaults                      // configs/phase3.yaml under configs/test.yaml (test)
+	noDefaults                        // none: eval takes the checkpoint's configuration
+)
+
 // addKeyFlags registers the flags of the named configuration keys, typed by the key, with
-// the Phase 3 default shown in the help. Their values are read through viper
-// (config.go), which takes a flag only when the user set it.
-func addKeyFlags(flags *pflag.FlagSet, configs fs.FS, names ...string) {
-	defaults := embeddedDefaults(configs)
+// the defaults shown in the help. Their values are read through viper (config.go), which
+// takes a flag only when the user set it.
+func addKeyFlags(flags *pflag.FlagSet, configs fs.FS, shown flagDefaults, names ...string) {
+	defaults := map[string]any{}
+	if shown != noDefaults {
+		defaults = embeddedDefaults(configs, shown == testDefaults)
+	}
 	keys := configKeys()
 	for _, name := range names {
 		k, ok := lookupKey(keys, name)
@@ -50,12 +63,23 @@ func addKeyFlags(flags *pflag.FlagSet, configs fs.FS, names ...string) {
 	}
 }
 
-// embeddedDefaults returns the Phase 3 defaults as parsed values (empty on a broken file:
-// loading the configuration reports that error properly).
-func embeddedDefaults(configs fs.FS) map[string]any {
-	l, err := readEmbedded(configs, phase3File, configKeys())
+// embeddedDefaults returns the Phase 3 defaults, with the test overlay on top when
+// testMode, as parsed values (empty on a broken file: loading the configuration reports
+// that error properly).
+func embeddedDefaults(configs fs.FS, testMode bool) map[string]any {
+	keys := configKeys()
+	l, err := readEmbedded(configs, phase3File, keys)
 	if err != nil {
 		return map[string]any{}
+	}
+	if testMode {
+		overlay, err := readEmbedded(configs, testFile, keys)
+		if err != nil {
+			return map[string]any{}
+		}
+		for k, v := range overlay.values {
+			l.values[k] = v
+		}
 	}
 	return l.values
 }

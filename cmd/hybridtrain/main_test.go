@@ -160,3 +160,44 @@ func TestKeyFlagsFollowTheTable(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpShowsTheDefaultsThatApply: the defaults a command's help shows are the ones it
+// runs with: `test` runs in test mode (spec training.md section 5: total_timesteps 50,000,
+// n_envs 2), train without --test has the Phase 3 defaults (5,000,000 and 8), and eval
+// takes the plan of the checkpoint, so its --plan shows no default of its own.
+func TestHelpShowsTheDefaultsThatApply(t *testing.T) {
+	cases := []struct {
+		cmd  []string
+		flag string
+		want string // "" = no default shown
+	}{
+		{[]string{"test"}, "timesteps", "50000"},
+		{[]string{"test"}, "n-envs", "2"},
+		{[]string{"train"}, "timesteps", "5000000"},
+		{[]string{"train"}, "n-envs", "8"},
+		{[]string{"eval"}, "plan", ""},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.cmd, " ")+" --"+tc.flag, func(t *testing.T) {
+			a := newTestApp(t)
+			if code := a.run(append(tc.cmd, "--help")...); code != exitOK {
+				t.Fatalf("exit %d", code)
+			}
+			var line string
+			for l := range strings.SplitSeq(a.out.String(), "\n") {
+				if strings.Contains(l, "--"+tc.flag+" ") {
+					line = l
+				}
+			}
+			if line == "" {
+				t.Fatalf("no --%s in the help:\n%s", tc.flag, a.out.String())
+			}
+			if tc.want != "" && !strings.HasSuffix(line, "(default "+tc.want+")") {
+				t.Errorf("help line %q: want (default %s)", line, tc.want)
+			}
+			if tc.want == "" && strings.Contains(line, "(default") {
+				t.Errorf("help line %q: want no default", line)
+			}
+		})
+	}
+}

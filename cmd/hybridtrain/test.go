@@ -62,7 +62,7 @@ every check passes, 1 when one fails.`,
 		},
 	}
 	opts.addFlags(cmd.Flags(), false)
-	addKeyFlags(cmd.Flags(), a.configs, testKeyFlags...)
+	addKeyFlags(cmd.Flags(), a.configs, testDefaults, testKeyFlags...)
 	return cmd
 }
 

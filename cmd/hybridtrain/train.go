@@ -52,7 +52,7 @@ interrupted/ and exits 130; a second Ctrl-C exits 130 at once.`,
 		},
 	}
 	opts.addFlags(cmd.Flags(), true)
-	addKeyFlags(cmd.Flags(), a.configs, trainKeyFlags...)
+	addKeyFlags(cmd.Flags(), a.configs, phaseDefaults, trainKeyFlags...)
 	return cmd
 }
 
