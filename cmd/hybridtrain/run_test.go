@@ -440,3 +440,25 @@ func TestIntegerFlagForms(t *testing.T) {
 		})
 	}
 }
+
+// TestOutNotEmptyBeforeConfirming: on a terminal, a non-empty --out is refused before the
+// run is shown for confirmation (the user is not asked to confirm a run that cannot start),
+// and nothing is created or read.
+func TestOutNotEmptyBeforeConfirming(t *testing.T) {
+	inTempDir(t)
+	os.Mkdir("used", 0o755)
+	writeFile(t, "used/x", "")
+	a, ft := interactiveApp(t, "y\n")
+	code := a.run("train", "--market", "NQ", "--test", "--out", "used")
+	if code != exitUsage || !strings.Contains(a.err.String(), "used") || !strings.Contains(a.err.String(), "not empty") {
+		t.Errorf("got exit %d, stderr %q; want 2 naming used", code, a.err.String())
+	}
+	for _, unwanted := range []string{"start training?", "# resolved configuration", "using built-in synthetic bars"} {
+		if strings.Contains(a.err.String(), unwanted) {
+			t.Errorf("stderr shows %q before refusing --out:\n%s", unwanted, a.err.String())
+		}
+	}
+	if ft.calls != 0 {
+		t.Errorf("trainer called %d times", ft.calls)
+	}
+}

@@ -144,6 +144,15 @@ func planRun(s *settings) (runPlan, error) {
 	if s.Resume != "" && s.Out != "" {
 		return runPlan{}, configErrorf("train: out (from %s): a resumed run continues in its own run directory; drop --out", s.source("out"))
 	}
+	if s.Out != "" {
+		// An existing --out is checked now, before the run is shown for confirmation; a
+		// missing one is created only when training starts (trainRun checks again).
+		if _, err := os.Lstat(s.Out); err == nil {
+			if err := ppo.CheckOutDir(s.Out); err != nil {
+				return runPlan{}, err
+			}
+		}
+	}
 	data, err := resolveData(s)
 	if err != nil {
 		return runPlan{}, err
