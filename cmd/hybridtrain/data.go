@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -79,8 +82,14 @@ func marketFromFileName(path string, known []string) string {
 // dataPathArg checks the PATH argument of validate and info: a missing file is a data
 // error (exit 3).
 func dataPathArg(path string) error {
-	if !fileExists(path) {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return dataErrorf("data: %s: no such file", path)
+	case err != nil:
+		return dataErrorf("data: %w", err)
+	case st.IsDir():
+		return dataErrorf("data: %s is a directory, want a bar file (CSV)", path)
 	}
 	return nil
 }

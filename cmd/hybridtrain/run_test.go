@@ -102,6 +102,8 @@ func TestBadInvocations(t *testing.T) {
 			args: []string{"inspect", "empty"}, code: exitCheckpoint, want: []string{"empty"}},
 		{name: "validate missing file", args: []string{"data", "validate", "nope.csv"}, code: exitData, want: []string{"nope.csv"}},
 		{name: "info missing file", args: []string{"data", "info", "nope.csv"}, code: exitData, want: []string{"nope.csv"}},
+		{name: "validate a directory", setup: func(t *testing.T) { os.Mkdir("bars", 0o755) },
+			args: []string{"data", "validate", "bars"}, code: exitData, want: []string{"bars is a directory"}},
 		{name: "synth bad sessions", args: []string{"data", "synth", "--sessions", "0"}, code: exitUsage, want: []string{"--sessions"}},
 		{name: "test missing data file", args: []string{"test", "--data", "nope.csv"}, code: exitData, want: []string{"nope.csv"}},
 	}
