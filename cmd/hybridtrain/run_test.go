@@ -464,3 +464,33 @@ func TestOutNotEmptyBeforeConfirming(t *testing.T) {
 		t.Errorf("trainer called %d times", ft.calls)
 	}
 }
+
+// TestFailedStartLeavesNoEmptyRunDirectory: when the trainer refuses the run before writing
+// anything (here a configuration it rejects), the run directory train created is removed,
+// so runs/ does not fill with empty directories; a --out the user made stays.
+func TestFailedStartLeavesNoEmptyRunDirectory(t *testing.T) {
+	inTempDir(t)
+	refuse := func(context.Context, ppo.Setup, ppo.Recorder) (*ppo.Result, error) {
+		return nil, &ppo.ConfigError{Key: "train_fraction", Msg: "leaves no validation session"}
+	}
+	os.Mkdir("mine", 0o755)
+	for _, tc := range []struct {
+		args []string
+		dir  string
+		kept bool
+	}{
+		{nil, filepath.Join(runsDir, "phase3-NQ-20250102T030405Z"), false},
+		{[]string{"--out", "new"}, "new", false},
+		{[]string{"--out", "mine"}, "mine", true},
+	} {
+		a := newTestApp(t)
+		a.train = refuse
+		if code := a.run(append([]string{"train", "--market", "NQ", "--test", "--quiet"}, tc.args...)...); code != exitUsage {
+			t.Fatalf("%v: exit %d, want 2; stderr %q", tc.args, code, a.err.String())
+		}
+		_, err := os.Stat(tc.dir)
+		if kept := err == nil; kept != tc.kept {
+			t.Errorf("%v: %s kept = %v, want %v", tc.args, tc.dir, kept, tc.kept)
+		}
+	}
+}

@@ -171,7 +171,7 @@ func planRun(s *settings) (runPlan, error) {
 
 // trainRun loads the data, prepares the run directory and runs the trainer, printing the
 // outcome on stdout.
-func (a *app) trainRun(ctx context.Context, s *settings, plan runPlan) error {
+func (a *app) trainRun(ctx context.Context, s *settings, plan runPlan) (err error) {
 	inst, err := s.instrument()
 	if err != nil {
 		return err
@@ -180,20 +180,29 @@ func (a *app) trainRun(ctx context.Context, s *settings, plan runPlan) error {
 	if err != nil {
 		return err
 	}
-	runDir := ""
+	runDir, created := "", false
 	switch {
 	case s.Resume != "":
 		// The trainer continues in the checkpoint's run directory.
 	case s.Out != "":
+		_, statErr := os.Lstat(s.Out)
 		if err := ppo.CheckOutDir(s.Out); err != nil {
 			return err
 		}
-		runDir = s.Out
+		runDir, created = s.Out, statErr != nil
 	default:
 		if runDir, err = ppo.NewRunDir(runsDir, fmt.Sprintf("phase%d", s.Phase), s.Market, a.now()); err != nil {
 			return err
 		}
+		created = true
 	}
+	defer func() {
+		if err != nil && created {
+			// A run refused before it wrote anything leaves no empty directory behind
+			// (os.Remove removes only an empty one).
+			_ = os.Remove(runDir)
+		}
+	}()
 	cfgYAML, err := renderConfig(s, renderOptions{})
 	if err != nil {
 		return err
