@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -30,20 +31,28 @@ func isTerminal(stream any) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// prompter asks the user questions on a terminal.
+// prompter asks the user questions on a terminal. A question ends with ctx's error when
+// ctx ends while it waits (Ctrl-C at a prompt: exit 130).
 type prompter interface {
 	// Choose shows options (numbered from 1) and returns the index of the one chosen.
-	Choose(question string, options []string) (int, error)
+	Choose(ctx context.Context, question string, options []string) (int, error)
 	// Confirm asks a yes/no question; an empty answer is yes.
-	Confirm(question string) (bool, error)
+	Confirm(ctx context.Context, question string) (bool, error)
 }
 
 // linePrompter reads answers line by line. It wraps stdin only when it first asks, so a
 // run that never prompts never reads stdin.
 type linePrompter struct {
-	stdin io.Reader
-	in    *bufio.Reader
-	out   io.Writer
+	stdin   io.Reader
+	in      *bufio.Reader
+	pending chan lineRead // the read in progress, when a question was left unanswered
+	out     io.Writer
+}
+
+// lineRead is one line read from stdin.
+type lineRead struct {
+	line string
+	err  error
 }
 
 func newLinePrompter(stdin io.Reader, out io.Writer) *linePrompter {
@@ -53,11 +62,29 @@ func newLinePrompter(stdin io.Reader, out io.Writer) *linePrompter {
 // errNoAnswer is returned when stdin ends before an answer.
 var errNoAnswer = errors.New("no answer (end of input)")
 
-func (p *linePrompter) readLine() (string, error) {
+// readLine reads one answer, or returns ctx's error as soon as ctx ends: the read itself
+// runs in a goroutine, since a read from a terminal cannot be interrupted (it is left
+// pending, and a later question takes its line).
+func (p *linePrompter) readLine(ctx context.Context) (string, error) {
 	if p.in == nil {
 		p.in = bufio.NewReader(p.stdin)
 	}
-	line, err := p.in.ReadString('\n')
+	if p.pending == nil {
+		ch := make(chan lineRead, 1)
+		p.pending = ch
+		go func() {
+			line, err := p.in.ReadString('\n')
+			ch <- lineRead{line, err}
+		}()
+	}
+	var r lineRead
+	select {
+	case <-ctx.Done():
+		return "", ctx.Err()
+	case r = <-p.pending:
+		p.pending = nil
+	}
+	line, err := r.line, r.err
 	if err != nil && (line == "" || !errors.Is(err, io.EOF)) {
 		if errors.Is(err, io.EOF) {
 			return "", errNoAnswer
@@ -70,14 +97,14 @@ func (p *linePrompter) readLine() (string, error) {
 // maxAsks bounds how often a question is repeated after an answer it cannot use.
 const maxAsks = 5
 
-func (p *linePrompter) Choose(question string, options []string) (int, error) {
+func (p *linePrompter) Choose(ctx context.Context, question string, options []string) (int, error) {
 	fmt.Fprintln(p.out, question)
 	for i, o := range options {
 		fmt.Fprintf(p.out, "  %d) %s\n", i+1, o)
 	}
 	for range maxAsks {
 		fmt.Fprintf(p.out, "choose 1-%d: ", len(options))
-		ans, err := p.readLine()
+		ans, err := p.readLine(ctx)
 		if err != nil {
 			return 0, err
 		}
@@ -95,10 +122,10 @@ func (p *linePrompter) Choose(question string, options []string) (int, error) {
 	return 0, fmt.Errorf("no valid choice after %d answers", maxAsks)
 }
 
-func (p *linePrompter) Confirm(question string) (bool, error) {
+func (p *linePrompter) Confirm(ctx context.Context, question string) (bool, error) {
 	for range maxAsks {
 		fmt.Fprintf(p.out, "%s [Y/n] ", question)
-		ans, err := p.readLine()
+		ans, err := p.readLine(ctx)
 		if err != nil {
 			return false, err
 		}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"hybridtrain/internal/device"
 	"hybridtrain/internal/env"
@@ -492,5 +494,39 @@ func TestFailedStartLeavesNoEmptyRunDirectory(t *testing.T) {
 		if kept := err == nil; kept != tc.kept {
 			t.Errorf("%v: %s kept = %v, want %v", tc.args, tc.dir, kept, tc.kept)
 		}
+	}
+}
+
+// TestCtrlCAtAPrompt: Ctrl-C while a prompt waits for an answer exits 130 at once (the
+// first Ctrl-C only cancelled the context, and the prompt kept waiting on the terminal).
+func TestCtrlCAtAPrompt(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"market prompt", []string{"train", "--test", "--quiet"}},
+		{"confirmation", []string{"train", "--market", "NQ", "--test", "--quiet"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inTempDir(t)
+			stdin, typing := io.Pipe() // a user who never answers
+			defer typing.Close()
+			a, ft := interactiveApp(t, "")
+			a.stdin = stdin
+			a.prompt = newLinePrompter(stdin, a.err)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			time.AfterFunc(50*time.Millisecond, cancel) // Ctrl-C
+			done := make(chan int, 1)
+			go func() { done <- a.execute(ctx, tc.args) }()
+			select {
+			case code := <-done:
+				if code != exitInterrupted || ft.calls != 0 {
+					t.Errorf("got exit %d with %d trainer calls, want 130 and none; stderr %q", code, ft.calls, a.err.String())
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("still waiting for an answer 10 s after Ctrl-C; stderr %q", a.err.String())
+			}
+		})
 	}
 }

@@ -79,7 +79,7 @@ func runTrain(ctx context.Context, a *app, opts *trainOptions) error {
 		if !interactive {
 			return configErrorf("train: --market is required (not interactive, so not asked): give --market SYM, one of %s", strings.Join(s.knownMarkets(), ", "))
 		}
-		if err := a.askMarket(s); err != nil {
+		if err := a.askMarket(ctx, s); err != nil {
 			return err
 		}
 	}
@@ -93,7 +93,7 @@ func runTrain(ctx context.Context, a *app, opts *trainOptions) error {
 		}
 	}
 	if interactive {
-		if err := a.confirm(s, plan); err != nil {
+		if err := a.confirm(ctx, s, plan); err != nil {
 			return err
 		}
 	}
@@ -290,11 +290,11 @@ func runDirOf(ckpt string) string {
 
 // askMarket lists the markets with data files plus "synthetic" and asks; synthetic then
 // asks which instrument the synthetic bars are for.
-func (a *app) askMarket(s *settings) error {
+func (a *app) askMarket(ctx context.Context, s *settings) error {
 	known := s.knownMarkets()
 	withData := marketsWithData(known)
 	if len(withData) == 0 {
-		i, err := a.prompt.Choose(fmt.Sprintf("market to train on (no %s files here: built-in synthetic bars):", defaultDataPath("<SYM>")), known)
+		i, err := a.prompt.Choose(ctx, fmt.Sprintf("market to train on (no %s files here: built-in synthetic bars):", defaultDataPath("<SYM>")), known)
 		if err != nil {
 			return fmt.Errorf("train: market: %w", err)
 		}
@@ -306,7 +306,7 @@ func (a *app) askMarket(s *settings) error {
 		options = append(options, fmt.Sprintf("%s (%s)", sym, defaultDataPath(sym)))
 	}
 	options = append(options, "synthetic (built-in synthetic bars)")
-	i, err := a.prompt.Choose("market to train on:", options)
+	i, err := a.prompt.Choose(ctx, "market to train on:", options)
 	if err != nil {
 		return fmt.Errorf("train: market: %w", err)
 	}
@@ -314,7 +314,7 @@ func (a *app) askMarket(s *settings) error {
 		s.Market, s.sources["market"] = withData[i], "prompt"
 		return nil
 	}
-	j, err := a.prompt.Choose("instrument for the synthetic bars:", known)
+	j, err := a.prompt.Choose(ctx, "instrument for the synthetic bars:", known)
 	if err != nil {
 		return fmt.Errorf("train: market: %w", err)
 	}
@@ -325,7 +325,7 @@ func (a *app) askMarket(s *settings) error {
 }
 
 // confirm shows the resolved run and asks to go on; declining is errAborted (exit 1).
-func (a *app) confirm(s *settings, plan runPlan) error {
+func (a *app) confirm(ctx context.Context, s *settings, plan runPlan) error {
 	base := "none (from scratch)"
 	if s.Base != "" {
 		base = s.Base
@@ -335,7 +335,7 @@ func (a *app) confirm(s *settings, plan runPlan) error {
 	}
 	fmt.Fprintf(a.stderr, "\nmarket     %s\ndata       %s\ndevice     %s\nphase      %d\nbase       %s\ntimesteps  %d\n\n",
 		s.Market, plan.data, plan.device, s.Phase, base, s.PPO.TotalTimesteps)
-	ok, err := a.prompt.Confirm("start training?")
+	ok, err := a.prompt.Confirm(ctx, "start training?")
 	if err != nil {
 		return fmt.Errorf("train: confirm: %w", err)
 	}
