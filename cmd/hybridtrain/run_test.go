@@ -530,3 +530,25 @@ func TestCtrlCAtAPrompt(t *testing.T) {
 		})
 	}
 }
+
+// TestCtrlCBeforeTraining: Ctrl-C while the configuration is resolved or the bars load (a
+// large file takes a while) exits 130 before the trainer starts or a run directory is made.
+func TestCtrlCBeforeTraining(t *testing.T) {
+	for _, cmd := range []string{"train", "test"} {
+		t.Run(cmd, func(t *testing.T) {
+			inTempDir(t)
+			a := newTestApp(t)
+			ft := &fakeTrainer{}
+			a.train = ft.train
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			code := a.execute(ctx, []string{cmd, "--market", "NQ", "--quiet", "--out", "run"})
+			if code != exitInterrupted || ft.calls != 0 {
+				t.Errorf("got exit %d with %d trainer calls, want 130 and none; stderr %q", code, ft.calls, a.err.String())
+			}
+			if _, err := os.Stat("run"); err == nil {
+				t.Error("the run directory was created")
+			}
+		})
+	}
+}

@@ -129,6 +129,9 @@ func runTest(ctx context.Context, a *app, opts *testOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		return err // Ctrl-C while the bars loaded: exit 130 before any run directory
+	}
 	runDir, cleanup, err := testRunDir(s)
 	if err != nil {
 		return err

@@ -180,6 +180,9 @@ func (a *app) trainRun(ctx context.Context, s *settings, plan runPlan) (err erro
 	if err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		return err // Ctrl-C while the bars loaded: nothing to save, no run directory (exit 130)
+	}
 	runDir, created := "", false
 	switch {
 	case s.Resume != "":
