@@ -329,7 +329,7 @@ func parseLayer(name string, data []byte, keys []configKey) (configLayer, error)
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		kn, vn := root.Content[i], root.Content[i+1]
 		if !slices.Contains(known, kn.Value) {
-			return l, configErrorf("config: %s:%d: unknown key %q%s", name, kn.Line, kn.Value, suggest(kn.Value, known))
+			return l, configErrorf("config: %s:%d: unknown key %q%s", name, kn.Line, kn.Value, suggestKey(kn.Value, keys))
 		}
 		if kn.Value == instrumentsKey {
 			if err := checkInstrumentsNode(name, vn); err != nil {
@@ -641,7 +641,11 @@ func unknownEnvWarnings(keys []configKey) []string {
 		if !strings.HasPrefix(name, envPrefix) || name == envPrefix+"SLOW" || slices.Contains(names, name) {
 			continue
 		}
-		warns = append(warns, fmt.Sprintf("warning: ignoring %s: no such configuration key%s", name, suggest(name, names)))
+		hint := suggest(name, names)
+		if k, ok := keyOfFlag(strings.TrimPrefix(name, envPrefix), keys); ok {
+			hint = fmt.Sprintf(" (did you mean %q?)", k.EnvVar())
+		}
+		warns = append(warns, fmt.Sprintf("warning: ignoring %s: no such configuration key%s", name, hint))
 	}
 	sort.Strings(warns)
 	return warns
@@ -664,6 +668,31 @@ func deepCopy(v any) any {
 		return s
 	}
 	return v
+}
+
+// suggestKey suggests the key for an unknown name: the key whose flag it names, written
+// in any case with - or _ (timesteps is total_timesteps, whose flag is --timesteps, not
+// the n_steps that edit distance picks), else the closest key by suggest.
+func suggestKey(name string, keys []configKey) string {
+	if k, ok := keyOfFlag(name, keys); ok {
+		return fmt.Sprintf(" (did you mean %q?)", k.Name)
+	}
+	known := make([]string, 0, len(keys))
+	for _, k := range keys {
+		known = append(known, k.Name)
+	}
+	return suggest(name, known)
+}
+
+// keyOfFlag returns the key whose flag is name (case and - or _ aside).
+func keyOfFlag(name string, keys []configKey) (configKey, bool) {
+	norm := func(s string) string { return strings.ReplaceAll(strings.ToLower(s), "_", "-") }
+	for _, k := range keys {
+		if k.Flag != "" && norm(k.Flag) == norm(name) {
+			return k, true
+		}
+	}
+	return configKey{}, false
 }
 
 // suggest returns ` (did you mean "x"?)` for the known name closest to name by edit

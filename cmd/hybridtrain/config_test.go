@@ -293,6 +293,8 @@ func TestBadConfigFiles(t *testing.T) {
 		{"not a mapping", "- a\n- b\n", []string{"bad.yaml:1", "mapping"}},
 		{"yaml syntax", "n_envs: [1\n", []string{"bad.yaml"}},
 		{"duplicate key", "n_envs: 1\nn_envs: 2\n", []string{"bad.yaml", "n_envs"}},
+		{"flag name as key", "timesteps: 1000\n", []string{`bad.yaml:1`, `unknown key "timesteps"`, `did you mean "total_timesteps"`}},
+		{"kebab-case key", "n-envs: 4\n", []string{`unknown key "n-envs"`, `did you mean "n_envs"`}},
 		{"key without a value", "n_envs: 2\ngamma:\n", []string{"bad.yaml:2", "gamma", "no value", "(0, 1]"}},
 		{"string key without a value", "data: ~\n", []string{"bad.yaml:1", "data", "no value", `""`}},
 	}
@@ -556,5 +558,24 @@ func BenchmarkLoadSettings(b *testing.B) {
 		if _, err := loadSettings(configs.FS, configRequest{flags: cmd.Flags(), configFile: "c.yaml", testMode: true}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestUnknownEnvironmentVariables: a HYBRIDTRAIN_* variable that names no key is a warning
+// naming it and the closest key's variable (the flag's name counts: HYBRIDTRAIN_TIMESTEPS
+// is total_timesteps, not n_steps); HYBRIDTRAIN_SLOW, the slow-test switch, is no key.
+func TestUnknownEnvironmentVariables(t *testing.T) {
+	inTempDir(t)
+	t.Setenv("HYBRIDTRAIN_TIMESTEPS", "1000")
+	t.Setenv("HYBRIDTRAIN_GAMA", "0.9")
+	t.Setenv("HYBRIDTRAIN_SLOW", "1")
+	t.Setenv("HYBRIDTRAIN_N_ENVS", "2")
+	got := unknownEnvWarnings(configKeys())
+	want := []string{
+		`warning: ignoring HYBRIDTRAIN_GAMA: no such configuration key (did you mean "HYBRIDTRAIN_GAMMA"?)`,
+		`warning: ignoring HYBRIDTRAIN_TIMESTEPS: no such configuration key (did you mean "HYBRIDTRAIN_TOTAL_TIMESTEPS"?)`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
