@@ -206,8 +206,8 @@ against the range below; the message names the key and the layer it came from
 ` + "`batch_size`" + ` must be at most ` + "`n_envs x n_steps`" + `, ` + "`contracts`" + ` at most the plan's maximum, ` + "`data_tz`" + `
 a time zone, and ` + "`market`" + ` a built-in symbol or one under ` + "`instruments`" + `.
 
-Values from the environment (and files) are read strictly: integers as ` + "`2048`" + `, ` + "`2e6`" + ` or
-` + "`2_000_000`" + ` (a fraction is an error), numbers as Go parses floats (no NaN or Inf), booleans as
+Values from flags, the environment and files are read strictly: integers as ` + "`2048`" + `, ` + "`2e6`" + ` or
+` + "`2_000_000`" + ` (a fraction is an error; ` + "`--timesteps 2e6`" + ` works), numbers as Go parses floats (no NaN or Inf), booleans as
 ` + "`true/false/1/0`" + `, layer lists as ` + "`64,32`" + ` or ` + "`[64, 32]`" + `. Market symbols are case-insensitive and
 upper-cased.
 
