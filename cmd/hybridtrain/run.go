@@ -39,6 +39,11 @@ func (a *app) execute(ctx context.Context, args []string) (code int) {
 			code = exitRuntime
 		}
 	}()
+	if _, ok := a.stderr.(*lockedWriter); !ok {
+		// The interrupt notice writes from its own goroutine while the trainer's progress
+		// is written; stdout is written by the command's goroutine alone.
+		a.stderr = &lockedWriter{w: a.stderr}
+	}
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	root.SetIn(a.stdin)

@@ -219,10 +219,16 @@ func (a *app) trainRun(ctx context.Context, s *settings, plan runPlan) (err erro
 		fmt.Fprintf(a.stderr, "run directory: %s\n", runDir)
 	}
 	rec := a.newRecorder(s.Quiet)
+	noticed := make(chan struct{})
 	stopNotice := context.AfterFunc(ctx, func() {
+		defer close(noticed)
 		fmt.Fprintln(a.stderr, "\ninterrupt: finishing the current update, then saving interrupted/ (Ctrl-C again exits at once without saving)")
 	})
-	defer stopNotice()
+	defer func() {
+		if !stopNotice() {
+			<-noticed // the notice is being written (stderr is locked): let it finish first
+		}
+	}()
 	result, err := a.train(ctx, setup, rec)
 	rec.Close()
 	if err != nil {
