@@ -81,7 +81,7 @@ func exitCode(err error, started bool) int {
 		return exitInterrupted
 	case errors.As(err, &cfgErr), errors.Is(err, ppo.ErrConfig), errors.Is(err, device.ErrNotBuiltWithCUDA):
 		return exitUsage
-	case errors.As(err, &dataErr), errors.As(err, &parseErr):
+	case errors.As(err, &dataErr), errors.As(err, &parseErr), errors.Is(err, env.ErrTooFewBars):
 		return exitData
 	case errors.Is(err, policy.ErrCheckpoint):
 		return exitCheckpoint

@@ -50,6 +50,7 @@ func TestExitCode(t *testing.T) {
 		{"no cuda", fmt.Errorf("device: %w", device.ErrNotBuiltWithCUDA), true, exitUsage},
 		{"bar file", &env.ParseError{File: "f.csv", Line: 3, Column: 2, Err: env.ErrBadNumber}, true, exitData},
 		{"missing data", dataErrorf("data: x: no such file"), true, exitData},
+		{"too little history", fmt.Errorf("ppo: env: dataset x: no training session has warmup_bars = 260 bars of history: %w", env.ErrTooFewBars), true, exitData},
 		{"checkpoint", fmt.Errorf("load: %w", policy.ErrCheckpoint), true, exitCheckpoint},
 		{"interrupted", fmt.Errorf("train: %w", ppo.ErrInterrupted), true, exitInterrupted},
 		{"canceled", context.Canceled, true, exitInterrupted},

@@ -257,8 +257,8 @@ func New(ds *Dataset, cfg Config, opt Options, rng *rand.Rand) (*Env, error) {
 			}
 		}
 		if len(e.starts) == 0 {
-			return nil, fmt.Errorf("env: dataset %s: no training session has warmup_bars = %d bars of history before its entry bar",
-				ds.Source, cfg.WarmupBars)
+			return nil, fmt.Errorf("env: dataset %s: no training session has warmup_bars = %d bars of history before its entry bar: %w",
+				ds.Source, cfg.WarmupBars, ErrTooFewBars)
 		}
 	}
 	return e, nil

@@ -1,6 +1,7 @@
 package env
 
 import (
+	"errors"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -34,6 +35,9 @@ func TestNewErrors(t *testing.T) {
 			_, err := New(tc.ds, tc.cfg, tc.opt, tc.rng)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+			if tc.name == "no warm session" && !errors.Is(err, ErrTooFewBars) {
+				t.Errorf("got %v, want it to wrap ErrTooFewBars (the CLI's data error, exit 3)", err)
 			}
 		})
 	}

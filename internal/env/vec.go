@@ -71,6 +71,7 @@ type VecEnv struct {
 	chunks [][2]int        // [lo, hi) env ranges; chunk 0 runs on the caller
 	work   []chan struct{} // one per worker (chunks 1..)
 	done   chan struct{}
+	faults []error // per chunk: a panic recovered while stepping it (a bug), returned by Step
 	closed bool
 
 	// Set by Step for the workers; read only between a send on work and the reply on done.
@@ -109,19 +110,32 @@ func NewVec(ds *Dataset, cfg Config, opt Options, n int, seed uint64) (*VecEnv, 
 		v.chunks = append(v.chunks, [2]int{w * n / workers, (w + 1) * n / workers})
 	}
 	v.done = make(chan struct{}, workers)
+	v.faults = make([]error, workers)
 	for w := 1; w < workers; w++ {
 		ch := make(chan struct{})
 		v.work = append(v.work, ch)
-		go v.worker(ch, v.chunks[w])
+		go v.worker(ch, w)
 	}
 	return v, nil
 }
 
-func (v *VecEnv) worker(work <-chan struct{}, chunk [2]int) {
+func (v *VecEnv) worker(work <-chan struct{}, w int) {
 	for range work {
-		v.stepRange(chunk[0], chunk[1])
+		v.stepChunk(w)
 		v.done <- struct{}{}
 	}
+}
+
+// stepChunk steps chunk w. A panic there is a bug, but one in a worker goroutine would end
+// the process with a stack trace that no caller can catch; it is recovered into an error
+// that Step returns instead.
+func (v *VecEnv) stepChunk(w int) {
+	defer func() {
+		if r := recover(); r != nil {
+			v.faults[w] = fmt.Errorf("env: internal error stepping envs %d..%d: %v", v.chunks[w][0], v.chunks[w][1]-1, r)
+		}
+	}()
+	v.stepRange(v.chunks[w][0], v.chunks[w][1])
 }
 
 // NumEnvs is the number of envs.
@@ -200,11 +214,17 @@ func (v *VecEnv) Step(actions []int32, b *Batch) error {
 	for _, ch := range v.work {
 		ch <- struct{}{}
 	}
-	v.stepRange(v.chunks[0][0], v.chunks[0][1])
+	v.stepChunk(0)
 	for range v.work {
 		<-v.done
 	}
 	v.actions, v.batch = nil, nil
+	for w, err := range v.faults {
+		if err != nil {
+			v.faults[w] = nil
+			return err
+		}
+	}
 	return nil
 }
 

@@ -308,3 +308,26 @@ func TestVecWorkersMatchSerial(t *testing.T) {
 		t.Error("4 workers and 1 give different batches")
 	}
 }
+
+// TestVecStepRecoversPanics: a panic while stepping an env (a bug; here a nil env planted
+// on purpose) comes back from Step as an error naming the envs, on the caller's chunk and
+// on a worker's, instead of ending the process with a stack trace from a goroutine.
+func TestVecStepRecoversPanics(t *testing.T) {
+	ds := randomWalkDays(t, 4, 21)
+	for _, broken := range []int{0, 3} {
+		v, err := NewVec(ds, vecConfig(), Options{Mode: ModeRandom}, 4, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := NewBatch(4, ObsDim, NumActions)
+		if err := v.Reset(b); err != nil {
+			t.Fatal(err)
+		}
+		v.envs[broken] = nil
+		err = v.Step(make([]int32, 4), b)
+		if err == nil || !strings.Contains(err.Error(), "env: internal error stepping envs") {
+			t.Errorf("env %d broken: Step returned %v, want the recovered internal error", broken, err)
+		}
+		v.Close()
+	}
+}
