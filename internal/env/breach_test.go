@@ -223,15 +223,7 @@ func TestBreachContinuous(t *testing.T) {
 		return flatBar(24000)
 	})
 	rec := &recorder{}
-	e, err := New(ds, breachConfig(RewardPnL, ApexEvaluation), Options{Mode: ModeContinuous, Observer: rec}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obs := make([]float32, ObsDim)
-	mask := make([]bool, NumActions)
-	if err := e.Reset(obs, mask); err != nil {
-		t.Fatal(err)
-	}
+	e, obs, mask := startEnv(t, ds, breachConfig(RewardPnL, ApexEvaluation), Options{Mode: ModeContinuous, Observer: rec}, nil)
 	var breaches int
 	for {
 		a := Hold

@@ -261,15 +261,7 @@ func TestFeaturePatterns(t *testing.T) {
 func TestObservationLayout(t *testing.T) {
 	ds := scenario(t, overrides{hm(9, 30): {24000, 24001, 23999, 24001, 100}})
 	cfg := DefaultConfig()
-	e, err := New(ds, cfg, Options{Sessions: []int{0}, Mode: ModeOrdered}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obs := make([]float32, ObsDim)
-	mask := make([]bool, NumActions)
-	if err := e.Reset(obs, mask); err != nil {
-		t.Fatal(err)
-	}
+	e, obs, mask := startEnv(t, ds, cfg, Options{Sessions: []int{0}, Mode: ModeOrdered}, nil)
 	e.Step(Buy, obs, mask) // fill 24000.25, stop 23997.25, target 24009.25; 09:30 closes at 24001
 	L := barAt(t, ds, 0, hm(9, 30))
 	for k := range WindowBars {
@@ -343,15 +335,7 @@ func TestAccountCounters(t *testing.T) {
 		hm(10, 2):  {23998, 23999, 23998, 23999, 100},
 		hm(16, 58): {24000, 24001, 23999, 24000, 100},
 	})
-	e, err := New(ds, DefaultConfig(), Options{Sessions: []int{0}, Mode: ModeOrdered}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obs := make([]float32, ObsDim)
-	mask := make([]bool, NumActions)
-	if err := e.Reset(obs, mask); err != nil {
-		t.Fatal(err)
-	}
+	e, obs, mask := startEnv(t, ds, DefaultConfig(), Options{Sessions: []int{0}, Mode: ModeOrdered}, nil)
 	buys := map[Clock]bool{hm(9, 30): true, hm(9, 40): true, hm(9, 50): true, hm(10, 0): true}
 	check := map[Clock][3]float64{ // observation at the decision opening at this time
 		hm(9, 33): {1, 0, 0},       // one loss

@@ -16,15 +16,7 @@ func TestFlattenAcrossDST(t *testing.T) {
 	wantUTC := []string{"21:58", "20:58", "20:58", "21:58"}
 	ds := simDays(t, dates, func(int, Clock) simBar { return flatBar(24000) })
 	rec := &recorder{}
-	e, err := New(ds, DefaultConfig(), Options{Mode: ModeContinuous, Observer: rec}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obs := make([]float32, ObsDim)
-	mask := make([]bool, NumActions)
-	if err := e.Reset(obs, mask); err != nil {
-		t.Fatal(err)
-	}
+	e, obs, mask := startEnv(t, ds, DefaultConfig(), Options{Mode: ModeContinuous, Observer: rec}, nil)
 	for {
 		a := Hold
 		if mask[Buy] {
@@ -83,15 +75,7 @@ func TestNoPositionSurvivesASession(t *testing.T) {
 	for _, mode := range []Mode{ModeRandom, ModeOrdered, ModeContinuous} {
 		t.Run(mode.String(), func(t *testing.T) {
 			rec := &recorder{}
-			e, err := New(ds, cfg, Options{Mode: mode, Observer: rec}, rand.New(rand.NewPCG(1, 2)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			obs := make([]float32, ObsDim)
-			mask := make([]bool, NumActions)
-			if err := e.Reset(obs, mask); err != nil {
-				t.Fatal(err)
-			}
+			e, obs, mask := startEnv(t, ds, cfg, Options{Mode: mode, Observer: rec}, rand.New(rand.NewPCG(1, 2)))
 			var trades, ends int
 			for range 20_000 {
 				t0 := e.Bar()

@@ -62,15 +62,7 @@ func TestObservationNoLookAhead(t *testing.T) {
 	cfg := DefaultConfig()
 	opt := Options{Sessions: []int{1}, Mode: ModeOrdered}
 	run := func(ds *Dataset, acts []Action) ([]float32, []bool, *Env) {
-		e, err := New(ds, cfg, opt, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		obs := make([]float32, ObsDim)
-		mask := make([]bool, NumActions)
-		if err := e.Reset(obs, mask); err != nil {
-			t.Fatal(err)
-		}
+		e, obs, mask := startEnv(t, ds, cfg, opt, nil)
 		for _, a := range acts {
 			e.Step(a, obs, mask)
 		}

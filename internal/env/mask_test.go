@@ -62,15 +62,7 @@ func TestMaskTable(t *testing.T) {
 // break-even (unrealized at the 09:30 close is $15) and not enter again.
 func TestMaskInObservation(t *testing.T) {
 	ds := scenario(t, overrides{hm(9, 30): {24000, 24001, 23999, 24001, 100}})
-	e, err := New(ds, DefaultConfig(), Options{Sessions: []int{0}, Mode: ModeOrdered}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obs := make([]float32, ObsDim)
-	mask := make([]bool, NumActions)
-	if err := e.Reset(obs, mask); err != nil {
-		t.Fatal(err)
-	}
+	e, obs, mask := startEnv(t, ds, DefaultConfig(), Options{Sessions: []int{0}, Mode: ModeOrdered}, nil)
 	want := []bool{true, true, true, false, false, false}
 	if fmt.Sprint(mask) != fmt.Sprint(want) || obs[ObsCanEnter] != 1 || obs[ObsCanManage] != 0 {
 		t.Errorf("09:30 flat: mask %v, can enter %v, can manage %v; want %v, 1, 0", mask, obs[ObsCanEnter], obs[ObsCanManage], want)
@@ -99,15 +91,7 @@ func TestEntryWindowSchedule(t *testing.T) {
 		t.Run(fmt.Sprintf("no_entry_minutes %d", tc.noEntry), func(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.NoEntryMinutes = tc.noEntry
-			e, err := New(ds, cfg, Options{Sessions: []int{0}, Mode: ModeOrdered}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			obs := make([]float32, ObsDim)
-			mask := make([]bool, NumActions)
-			if err := e.Reset(obs, mask); err != nil {
-				t.Fatal(err)
-			}
+			e, obs, mask := startEnv(t, ds, cfg, Options{Sessions: []int{0}, Mode: ModeOrdered}, nil)
 			var first, last Clock = -1, -1
 			for {
 				clock := ds.Bars.Clock[e.Bar()]

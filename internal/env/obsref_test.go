@@ -416,15 +416,7 @@ func TestObservationMatchesSpec(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ref := newRefMarket(ds)
 			rec := &recorder{}
-			e, err := New(ds, DefaultConfig(), Options{Mode: ModeContinuous, Observer: rec}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			obs := make([]float32, ObsDim)
-			mask := make([]bool, NumActions)
-			if err := e.Reset(obs, mask); err != nil {
-				t.Fatal(err)
-			}
+			e, obs, mask := startEnv(t, ds, DefaultConfig(), Options{Mode: ModeContinuous, Observer: rec}, nil)
 			policy := rand.New(rand.NewPCG(5, 5))
 			decisions, inPos := 0, 0
 			for {

@@ -58,15 +58,7 @@ func TestMaskedManagementEarnsNothing(t *testing.T) {
 	ds := scenario(t, nil)
 	cfg := DefaultConfig()
 	cfg.Reward = RewardApexShaped
-	e, err := New(ds, cfg, Options{Sessions: []int{0}, Mode: ModeOrdered}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obs := make([]float32, ObsDim)
-	mask := make([]bool, NumActions)
-	if err := e.Reset(obs, mask); err != nil {
-		t.Fatal(err)
-	}
+	e, obs, mask := startEnv(t, ds, cfg, Options{Sessions: []int{0}, Mode: ModeOrdered}, nil)
 	r := e.Step(MoveStopToBE, obs, mask)
 	if !r.Info.InvalidAction || r.Reward != -1 {
 		t.Errorf("masked break-even: invalid %v, reward %v; want true, -1", r.Info.InvalidAction, r.Reward)

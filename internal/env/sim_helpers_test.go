@@ -109,15 +109,7 @@ func (r *recorder) lastBar() BarRecord { return r.bars[len(r.bars)-1] }
 func script(t testing.TB, ds *Dataset, cfg Config, acts map[Clock]Action) ([]Step, *recorder) {
 	t.Helper()
 	rec := &recorder{}
-	e, err := New(ds, cfg, Options{Sessions: []int{0}, Mode: ModeOrdered, Observer: rec}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obs := make([]float32, ObsDim)
-	mask := make([]bool, NumActions)
-	if err := e.Reset(obs, mask); err != nil {
-		t.Fatal(err)
-	}
+	e, obs, mask := startEnv(t, ds, cfg, Options{Sessions: []int{0}, Mode: ModeOrdered, Observer: rec}, nil)
 	var steps []Step
 	for {
 		clock := ds.Bars.Clock[e.Bar()]
@@ -131,4 +123,20 @@ func script(t testing.TB, ds *Dataset, cfg Config, acts map[Clock]Action) ([]Ste
 			return steps, rec
 		}
 	}
+}
+
+// startEnv builds an env with New and resets it, failing the test on either error; it
+// returns the env with its first observation and mask.
+func startEnv(t testing.TB, ds *Dataset, cfg Config, opt Options, rng *rand.Rand) (*Env, []float32, []bool) {
+	t.Helper()
+	e, err := New(ds, cfg, opt, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := make([]float32, ObsDim)
+	mask := make([]bool, NumActions)
+	if err := e.Reset(obs, mask); err != nil {
+		t.Fatal(err)
+	}
+	return e, obs, mask
 }

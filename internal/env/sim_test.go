@@ -195,15 +195,7 @@ func TestTickRounding(t *testing.T) {
 func TestNoStops(t *testing.T) {
 	ds := scenario(t, overrides{hm(9, 32): {24000, 24001, 23990, 23998, 100}})
 	rec := &recorder{}
-	e, err := New(ds, DefaultConfig(), Options{Sessions: []int{0}, Mode: ModeOrdered, Observer: rec, NoStops: true}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obs := make([]float32, ObsDim)
-	mask := make([]bool, NumActions)
-	if err := e.Reset(obs, mask); err != nil {
-		t.Fatal(err)
-	}
+	e, obs, mask := startEnv(t, ds, DefaultConfig(), Options{Sessions: []int{0}, Mode: ModeOrdered, Observer: rec, NoStops: true}, nil)
 	for a := Buy; ; a = Hold {
 		if r := e.Step(a, obs, mask); r.Terminated || r.Truncated {
 			break
