@@ -25,3 +25,8 @@
 //
 // The package is a leaf: it imports no other package of the module.
 package vec
+
+// The //go:generate line is here, in a file without build constraints, so that `go generate
+// ./internal/vec` regenerates the amd64 assembly on any GOARCH. go run -C must come first
+// among run's flags; the paths after it are relative to asm/.
+//go:generate go run -C asm . -out ../vec_amd64.s -stubs ../stubs_amd64.go -pkg vec
