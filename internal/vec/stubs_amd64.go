@@ -7,7 +7,7 @@ package vec
 //go:noescape
 func addBiasAVX512(y []float32, b []float32)
 
-// addBiasReLUAVX512 sets y[i] = max(y[i]+b[i], 0), NaN and -0 kept as addBiasReLUGo keeps them for i < len(y).
+// addBiasReLUAVX512 sets y[i] = max(y[i]+b[i], 0) for i < len(y), keeping a NaN or -0 sum as addBiasReLUGo does.
 //
 //go:noescape
 func addBiasReLUAVX512(y []float32, b []float32)
@@ -33,7 +33,7 @@ func sumSquaresAVX512(x []float32) float64
 //go:noescape
 func addBiasAVX2(y []float32, b []float32)
 
-// addBiasReLUAVX2 sets y[i] = max(y[i]+b[i], 0), NaN and -0 kept as addBiasReLUGo keeps them for i < len(y).
+// addBiasReLUAVX2 sets y[i] = max(y[i]+b[i], 0) for i < len(y), keeping a NaN or -0 sum as addBiasReLUGo does.
 //
 //go:noescape
 func addBiasReLUAVX2(y []float32, b []float32)

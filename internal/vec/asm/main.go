@@ -1,9 +1,9 @@
 // Command asm generates internal/vec's AVX-512 and AVX2 kernels (../vec_amd64.s) and their Go
 // declarations (../stubs_amd64.go) with avo. It is a module of its own so that the main module
 // does not require avo. Run it through `go generate ./internal/vec` (the //go:generate line
-// in internal/vec/dispatch_amd64.go), which runs, from internal/vec:
+// in internal/vec/doc.go), which runs, from internal/vec:
 //
-//	go -C asm run . -out ../vec_amd64.s -stubs ../stubs_amd64.go -pkg vec
+//	go run -C asm . -out ../vec_amd64.s -stubs ../stubs_amd64.go -pkg vec
 //
 // The output depends on nothing but this source, so running it twice gives the same files.
 //
@@ -213,11 +213,11 @@ func zero(l isa) VecVirtual {
 }
 
 func addBias(l isa, relu bool) {
-	name, what := "addBias", "y[i] += b[i]"
+	name, what := "addBias", "y[i] += b[i] for i < len(y)"
 	if relu {
-		name, what = "addBiasReLU", "y[i] = max(y[i]+b[i], 0), NaN and -0 kept as addBiasReLUGo keeps them"
+		name, what = "addBiasReLU", "y[i] = max(y[i]+b[i], 0) for i < len(y), keeping a NaN or -0 sum as addBiasReLUGo does"
 	}
-	l.text(name, "func(y, b []float32)", fmt.Sprintf("%s%s sets %s for i < len(y).", name, l.suffix, what))
+	l.text(name, "func(y, b []float32)", fmt.Sprintf("%s%s sets %s.", name, l.suffix, what))
 	y, b := slice("y", 4), slice("b", 4)
 	n := Load(Param("y").Len(), GP64()).(GPVirtual)
 	var z VecVirtual
@@ -393,9 +393,9 @@ func adam(l isa) {
 		c[k] = l.vec()
 		VBROADCASTSS(Mem{Base: cp, Disp: 4 * k}, c[k])
 	}
-	u := 2
+	u := 2 // zmm: 32 registers
 	if l.lanes == 8 {
-		u = 1 // 8 coefficient and 5 working registers of 16
+		u = 1 // ymm: 8 coefficient and 5 working registers of 16
 	}
 	l.loop(n, u, func(i GPVirtual, j int, mk *mask) {
 		gi, mi, vi, t, pi := l.vec(), l.vec(), l.vec(), l.vec(), l.vec()
@@ -436,10 +436,10 @@ func main() {
 		addTo64(l)
 		sumSquares(l)
 	}
-	// Adam is bound by the divider: two VDIVPS and a VSQRTPS per vector. The zmm forms do
-	// half as many vectors at half the rate and are 3 uops each on Intel (the ymm forms 1),
-	// so a zmm Adam was 4-8% slower than the ymm one on a Xeon with AVX-512; the avx512
-	// level runs adamAVX2.
+	// Adam is bound by the divider: two VDIVPS and a VSQRTPS per vector. The zmm forms
+	// take twice the lanes at half the rate, so no more per cycle, and are 3 uops each on
+	// Intel (the ymm forms 1): adam(avx512) was 4-8% slower than adam(avx2) on a Xeon with
+	// AVX-512, so it is not generated and the avx512 level runs adamAVX2.
 	adam(avx2)
 	Generate()
 }
