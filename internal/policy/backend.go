@@ -13,7 +13,9 @@ type backend interface {
 	// next call.
 	forward(obs []float32, masks []bool, rows int) (*fwdOut, error)
 	// evaluate computes the PPO loss terms of mb with the (already normalised) advantages.
-	evaluate(mb *Minibatch, adv []float32, lp lossParams) (lossTerms, error)
+	// need says which parameters (params() order) the following backward will be asked
+	// for, nil meaning all of them; a backend may compute their gradients here already.
+	evaluate(mb *Minibatch, adv []float32, lp lossParams, need []bool) (lossTerms, error)
 	// backward returns the gradients of the last evaluate's total loss, one buffer per
 	// parameter in params() order, on the parameters' device; entries whose need is false
 	// may be stale (frozen parameters).

@@ -3,8 +3,6 @@
 package policy
 
 import (
-	"gorgonia.org/tensor"
-
 	"hybridtrain/internal/adapter"
 	"hybridtrain/internal/device"
 )
@@ -14,5 +12,5 @@ const cpuBackendName = "gorgonia"
 
 // newCPUBackend is the CPU's backend in the default build: the gorgonia graph.
 func newCPUBackend(l *layers, _ *adapter.Adapter, _ *device.Engine, obsDim, numActions int) (backend, error) {
-	return newGraphBackend(l, obsDim, numActions, tensor.Float32)
+	return newGraphBackend(kernels32, l, obsDim, numActions)
 }

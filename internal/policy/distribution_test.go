@@ -134,7 +134,7 @@ func TestEntropyEqualLogits(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			terms, err := be.evaluate(mb, mb.Adv, lossParams{ClipRange: 0.2, EntCoef: 0.01, VfCoef: 0.5})
+			terms, err := be.evaluate(mb, mb.Adv, lossParams{ClipRange: 0.2, EntCoef: 0.01, VfCoef: 0.5}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -248,7 +248,7 @@ func TestHoldOnlyRowFinite(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := be.evaluate(mb, adv, lp)
+		got, err := be.evaluate(mb, adv, lp, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

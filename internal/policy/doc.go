@@ -3,12 +3,15 @@
 // value head, the masked categorical distribution, the PPO loss and its gradients, the
 // global gradient-norm clip, Adam, and the checkpoint container.
 //
-// The math is written down once as a list of layers (net.go) and loss terms and run by a
-// backend chosen from the parameters' device: on the CPU a gorgonia graph (graph.go:
-// TapeMachine, one graph per batch size, our own stable masked log-softmax); on any other
-// device the kernel backend (kernels.go), which runs the same list with internal/device's
-// kernels (the CUDA kernels on a GPU, the host kernels on the test device). A parity test
-// holds the two together within |a - b| <= 1e-4 (1 + |b|).
+// The math is written down once as a list of layers (net.go) and the PPO loss (loss.go),
+// and run by a backend chosen from the parameters' device: on the CPU a gorgonia graph
+// (graph*.go) made of this package's own ops (a layer of both branches, its gradients, the
+// loss), differentiated by gorgonia and run on a TapeMachine, with its matrix products
+// through gorgonia's BLAS (internal/gemm's SIMD SGEMM); on any other device the kernel
+// backend (kernels.go), which runs the same list with internal/device's kernels (the CUDA
+// kernels on a GPU, the host kernels on the test device, and on the CPU of a cuda build,
+// which leaves gorgonia out). A parity test holds the two together within
+// |a - b| <= 1e-4 (1 + |b|).
 //
 // Observations cross to the policy's device at its input stage (the adapter in Phase 3, the
 // first layer in Phase 2); masks at the distribution's entry; minibatch tensors at the

@@ -4,7 +4,6 @@ package policy
 
 import (
 	"fmt"
-	"math"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -12,538 +11,462 @@ import (
 	"hybridtrain/internal/device"
 )
 
-// graphBackend runs the layer list as gorgonia graphs on the CPU (deps-gorgonia.md gives
-// the traps each rule below avoids):
-//   - TapeMachine only; one graph per batch size, built on first use and cached: a
-//     forward-only rollout graph and a training graph with G.Grad over every parameter;
-//   - every graph shares the parameters' *tensor.Dense, built over the parameters' own host
-//     slices (tensor.WithBacking), so Adam's in-place updates are seen by all graphs;
-//   - our own stable masked log-softmax (G.SoftMax/LogSoftMax/LogSumExp are broken);
-//   - outputs are read only through G.Read, into preallocated targets held by a struct that
-//     does not point back to the VM (a Read target next to the VM leaks the whole graph);
-//   - the dual-value gradients are zeroed before every RunAll (TapeMachine adds into them).
+// graphBackend runs the layer list on the CPU as a gorgonia graph of the ops in
+// graph_ops.go (deps-gorgonia.md gives the gorgonia traps the design avoids):
+//   - one training graph per batch size (and per set of trainable parameters), built on
+//     first use: the chain of layers, the PPO loss op, and the gradient nodes gorgonia
+//     derives with G.Grad through the ops' SymDiff; run on a TapeMachine, the only machine
+//     whose gradients are right for this loss;
+//   - no gorgonia op of its own in the graph: its elementwise ops allocate their outputs on
+//     every run and its log-softmax is wrong with masks; ours write into memory the backend
+//     owns, so values are reused between runs and nothing is read back through G.Read or
+//     dual values (the leak and accumulation traps do not arise);
+//   - the parameters' values are the parameters' own host memory (float32), so Adam's
+//     in-place updates are seen by every graph;
+//   - the rollout pass (forward, Values) needs neither gradients nor a tape: it runs the same
+//     layers directly, one chain per batch size, which allocates nothing.
 //
-// It builds in float32 (training) or float64 (the finite-difference test). A float64
-// backend owns float64 copies of the parameters instead of sharing their memory, and its
-// gradients are read with grads64; backward is float32 only.
-type graphBackend struct {
-	dt     tensor.Dtype
+// It builds in float32 (training) or float64 (the finite-difference test; the parameters are
+// then float64 copies, and gradients are read with grads64).
+type graphBackend[T num] struct {
+	k      *kernels[T]
 	l      *layers
 	ps     []*device.Tensor
-	pvals  []*tensor.Dense // parameter values, in params() order; biases as [1, out]
+	params []*dense[T] // in params() order; a bias is a [1, out] row
 	obsDim int
 	nA     int
-	act    map[int]*actGraph
-	train  map[int]*trainGraph
-	last   *trainGraph // the graph of the last evaluate, for backward
+	act    map[int]*chain[T]
+	train  map[trainKey]*trainGraph[T]
+	last   *trainGraph[T] // the graph of the last evaluate, for backward
 	fwd    fwdOut
+	// per-row scratch of the rollout pass
+	legal                []bool
+	logits, logp, prob64 []float64
 }
 
-func newGraphBackend(l *layers, obsDim, numActions int, dt tensor.Dtype) (*graphBackend, error) {
-	if dt != tensor.Float32 && dt != tensor.Float64 {
-		return nil, fmt.Errorf("policy: graph dtype must be float32 or float64, got %v", dt)
+// trainKey identifies a training graph: the batch size and which parameter groups train
+// (the base is frozen during the adapter warm-up; an adapter may be frozen).
+type trainKey struct {
+	rows                    int
+	adapterTrain, baseTrain bool
+}
+
+func newGraphBackend[T num](k *kernels[T], l *layers, obsDim, numActions int) (*graphBackend[T], error) {
+	gb := &graphBackend[T]{k: k, l: l, ps: l.params(), obsDim: obsDim, nA: numActions,
+		act: map[int]*chain[T]{}, train: map[trainKey]*trainGraph[T]{},
+		legal: make([]bool, numActions), logits: make([]float64, numActions),
+		logp: make([]float64, numActions), prob64: make([]float64, numActions)}
+	for i := range gb.legal {
+		gb.legal[i] = true
 	}
-	gb := &graphBackend{dt: dt, l: l, ps: l.params(), obsDim: obsDim, nA: numActions,
-		act: map[int]*actGraph{}, train: map[int]*trainGraph{}}
 	for _, p := range gb.ps {
 		host, ok := p.Buf.HostData()
 		if !ok || p.Device() != device.CPU {
 			return nil, fmt.Errorf("policy: graph backend: parameter %s is on %s, want cpu", p.Name, p.Device())
 		}
-		r, c := p.Shape[0], 1
+		r, c := 1, p.Shape[0] // a bias is a [1, out] row
 		if len(p.Shape) == 2 {
-			c = p.Shape[1]
-		} else {
-			r, c = 1, p.Shape[0] // a bias is a [1, out] row broadcast over the batch
+			r, c = p.Shape[0], p.Shape[1]
 		}
-		var d *tensor.Dense
-		if dt == tensor.Float32 {
-			d = tensor.New(tensor.WithShape(r, c), tensor.WithBacking(host[:r*c]))
+		var m *dense[T]
+		if d, ok := any(host[:r*c]).([]T); ok {
+			m = matOver(r, c, d) // float32: the parameter's own memory
 		} else {
-			b := make([]float64, r*c)
-			for i := range b {
-				b[i] = float64(host[i])
+			m = newMat[T](r, c)
+			for i, v := range host[:r*c] {
+				m.data[i] = T(v)
 			}
-			d = tensor.New(tensor.WithShape(r, c), tensor.WithBacking(b))
 		}
-		gb.pvals = append(gb.pvals, d)
+		gb.params = append(gb.params, m)
 	}
 	return gb, nil
 }
 
-// input is a graph input whose value is a Dense over memory the backend owns; set copies
-// (or converts) host float32 data into it, so no graph input is ever re-bound.
-type input struct {
-	node *G.Node
-	f32  []float32
-	f64  []float64
+func newMat[T num](rows, cols int) *dense[T] { return matOver(rows, cols, make([]T, rows*cols)) }
+
+func matOver[T num](rows, cols int, data []T) *dense[T] {
+	return &dense[T]{rows: rows, cols: cols, data: data,
+		val: tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(data))}
 }
 
-func (gb *graphBackend) newInput(g *G.ExprGraph, name string, shape ...int) *input {
-	n := 1
-	for _, s := range shape {
-		n *= s
-	}
-	in := &input{}
-	var d *tensor.Dense
-	if gb.dt == tensor.Float32 {
-		in.f32 = make([]float32, n)
-		d = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(in.f32))
-	} else {
-		in.f64 = make([]float64, n)
-		d = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(in.f64))
-	}
-	if len(shape) == 1 {
-		in.node = G.NewVector(g, gb.dt, G.WithShape(shape...), G.WithValue(d), G.WithName(name))
-	} else {
-		in.node = G.NewMatrix(g, gb.dt, G.WithShape(shape...), G.WithValue(d), G.WithName(name))
-	}
-	return in
+// chain is the layer list for one batch size: x, the layers, and the heads' output.
+type chain[T num] struct {
+	x      *dense[T]
+	layers []*layer[T]
 }
 
-func (in *input) set(src []float32) {
-	if in.f32 != nil {
-		copy(in.f32, src)
-		return
-	}
-	for i, v := range src[:len(in.f64)] {
-		in.f64[i] = float64(v)
-	}
-}
+func (c *chain[T]) heads() *dense[T] { return c.layers[len(c.layers)-1].out }
 
-// fill sets every element to v.
-func (in *input) fill(v float64) {
-	for i := range in.f32 {
-		in.f32[i] = float32(v)
-	}
-	for i := range in.f64 {
-		in.f64[i] = v
-	}
-}
+// paramIndex locates the parameters of the layer list in params() order.
+type paramIndex struct{ adapter, pi, vf, action, value int }
 
-// scalar is a scalar graph input, changed in place between runs.
-type scalar struct {
-	node *G.Node
-	f32  *G.F32
-	f64  *G.F64
-}
-
-func (gb *graphBackend) newScalar(g *G.ExprGraph, name string) *scalar {
-	s := &scalar{}
-	if gb.dt == tensor.Float32 {
-		s.f32 = G.NewF32(0)
-		s.node = G.NewScalar(g, gb.dt, G.WithValue(s.f32), G.WithName(name))
-	} else {
-		s.f64 = G.NewF64(0)
-		s.node = G.NewScalar(g, gb.dt, G.WithValue(s.f64), G.WithName(name))
-	}
-	return s
-}
-
-func (s *scalar) set(v float64) {
-	if s.f32 != nil {
-		*s.f32 = G.F32(v)
-	} else {
-		*s.f64 = G.F64(v)
-	}
-}
-
-// readTarget preallocates a G.Read destination so that reads copy instead of allocating.
-func (gb *graphBackend) readTarget(shape ...int) G.Value {
-	if len(shape) == 0 {
-		if gb.dt == tensor.Float32 {
-			return G.NewF32(0)
-		}
-		return G.NewF64(0)
-	}
-	return tensor.New(tensor.Of(gb.dt), tensor.WithShape(shape...))
-}
-
-// scalarOf reads a scalar Value.
-func scalarOf(v G.Value) float64 {
-	switch s := v.(type) {
-	case *G.F32:
-		return float64(*s)
-	case *G.F64:
-		return float64(*s)
-	}
-	return math.NaN()
-}
-
-// copyOut converts a read tensor into dst (float32).
-func copyOut(dst []float32, v G.Value) {
-	switch d := v.Data().(type) {
-	case []float32:
-		copy(dst, d)
-	case []float64:
-		for i := range dst {
-			dst[i] = float32(d[i])
-		}
-	}
-}
-
-// net builds the layer list on x (rows x obsDim) and returns logits (rows x nA) and values
-// (rows). ps are the graph's parameter nodes, in params() order.
-func (gb *graphBackend) net(ps []*G.Node, x *G.Node, rows int) (logits, values *G.Node) {
-	i := 0
-	lin := func(h *G.Node) *G.Node {
-		y := G.Must(G.BroadcastAdd(G.Must(G.Mul(h, ps[i])), ps[i+1], nil, []byte{0}))
-		i += 2
-		return y
-	}
-	act := func(h *G.Node) *G.Node {
-		if gb.l.Activation == ActivationTanh {
-			return G.Must(G.Tanh(h))
-		}
-		return G.Must(G.Rectify(h))
-	}
-	feat := x
+func (gb *graphBackend[T]) index() paramIndex {
+	i := paramIndex{adapter: -1}
+	n := 0
 	if gb.l.Adapter != nil {
-		feat = lin(x) // no activation after the adapter
+		i.adapter, n = 0, 2
 	}
-	hp := feat
-	for range gb.l.Pi {
-		hp = act(lin(hp))
-	}
-	hv := feat
-	for range gb.l.Vf {
-		hv = act(lin(hv))
-	}
-	logits = lin(hp)
-	values = G.Must(G.Reshape(lin(hv), tensor.Shape{rows}))
-	return logits, values
+	i.pi = n
+	i.vf = i.pi + 2*len(gb.l.Pi)
+	i.action = i.vf + 2*len(gb.l.Vf)
+	i.value = i.action + 2
+	return i
 }
 
-// maskedLogSoftmax is the stable masked log-softmax: masked logits are REPLACED by -1e8
-// (lm = logits*mask + negMask, negMask = (1-mask)*(-1e8)), so they get no gradient; the row
-// max is subtracted before exp.
-func maskedLogSoftmax(logits, mask, negMask *G.Node, rows int) *G.Node {
-	lm := G.Must(G.Add(G.Must(G.HadamardProd(logits, mask)), negMask))
-	mx := G.Must(G.Reshape(G.Must(G.Max(lm, 1)), tensor.Shape{rows, 1}))
-	z := G.Must(G.BroadcastSub(lm, mx, nil, []byte{1}))
-	lse := G.Must(G.Reshape(G.Must(G.Log(G.Must(G.Sum(G.Must(G.Exp(z)), 1)))), tensor.Shape{rows, 1}))
-	return G.Must(G.BroadcastSub(z, lse, nil, []byte{1}))
-}
-
-func (gb *graphBackend) paramNodes(g *G.ExprGraph) []*G.Node {
-	ns := make([]*G.Node, len(gb.pvals))
-	for i, d := range gb.pvals {
-		ns[i] = G.NewMatrix(g, gb.dt, G.WithShape(d.Shape()...), G.WithValue(d), G.WithName(gb.ps[i].Name))
+// newChain lays out the layers for rows rows. train[i] says whether parameter i (params()
+// order) takes gradients; nil means none does (the rollout chain).
+func (gb *graphBackend[T]) newChain(rows int, train []bool, alloc func(r, c int) *dense[T]) *chain[T] {
+	idx := gb.index()
+	trains := func(i int) bool { return train != nil && train[i] }
+	c := &chain[T]{x: alloc(rows, gb.obsDim)}
+	below := false // some trainable parameter lies below the current input
+	add := func(name string, in *dense[T], outCols int, shared bool, sides []side[T]) *dense[T] {
+		l := &layer[T]{k: gb.k, name: name, rows: rows, in: in, out: alloc(rows, outCols), sides: sides,
+			shared: shared, inputGrad: below}
+		for _, s := range sides {
+			below = below || (s.w != nil && s.train)
+		}
+		c.layers = append(c.layers, l)
+		return l.out
 	}
-	return ns
+	lin := func(name string, wi int, inOff, in, outOff, out int, act actKind) side[T] {
+		return side[T]{name: name, w: gb.params[wi], b: gb.params[wi+1], wIdx: wi, inOff: inOff, in: in,
+			outOff: outOff, out: out, act: act, train: trains(wi)}
+	}
+	act := actReLU
+	if gb.l.Activation == ActivationTanh {
+		act = actTanh
+	}
+
+	h := c.x
+	if a := gb.l.Adapter; a != nil {
+		h = add("adapter", h, a.Out, true, []side[T]{lin(a.W.Name, idx.adapter, 0, a.In, 0, a.Out, actNone)})
+	}
+	// The hidden layers: both branches read all of h at depth 0, their own columns after.
+	feat := h.cols
+	piOff, piW, vfOff, vfW := 0, feat, 0, feat
+	for d := 0; d < max(len(gb.l.Pi), len(gb.l.Vf)); d++ {
+		sides := make([]side[T], 2)
+		outPi := piW
+		if d < len(gb.l.Pi) {
+			p := gb.l.Pi[d]
+			outPi = p.Out
+			sides[0] = lin(p.W.Name, idx.pi+2*d, piOff, piW, 0, outPi, act)
+		} else {
+			sides[0] = side[T]{name: "policy branch", wIdx: -1, inOff: piOff, in: piW, outOff: 0, out: piW}
+		}
+		outVf := vfW
+		if d < len(gb.l.Vf) {
+			v := gb.l.Vf[d]
+			outVf = v.Out
+			sides[1] = lin(v.W.Name, idx.vf+2*d, vfOff, vfW, outPi, outVf, act)
+		} else {
+			sides[1] = side[T]{name: "value branch", wIdx: -1, inOff: vfOff, in: vfW, outOff: outPi, out: vfW}
+		}
+		h = add(fmt.Sprintf("hidden %d", d), h, outPi+outVf, d == 0, sides)
+		piOff, piW, vfOff, vfW = 0, outPi, outPi, outVf
+	}
+	add("heads", h, gb.nA+1, false, []side[T]{
+		lin(gb.l.Action.W.Name, idx.action, piOff, piW, 0, gb.nA, actNone),
+		lin(gb.l.Value.W.Name, idx.value, vfOff, vfW, gb.nA, 1, actNone),
+	})
+	return c
 }
 
-// build runs f, turning the panics of G.Must into an error (graph construction only).
-func build(what string, rows int, f func()) (err error) {
+// setX copies host observations into the chain's input.
+func setX[T num](x *dense[T], obs []float32) {
+	for i, v := range obs[:len(x.data)] {
+		x.data[i] = T(v)
+	}
+}
+
+// forward is the rollout pass: the chain for rows, run directly, then the masked
+// log-softmax of each row (loss.go's, so rollouts and the loss define the distribution
+// identically).
+func (gb *graphBackend[T]) forward(obs []float32, masks []bool, rows int) (*fwdOut, error) {
+	c, ok := gb.act[rows]
+	if !ok {
+		c = gb.newChain(rows, nil, newMat[T])
+		gb.act[rows] = c
+	}
+	setX(c.x, obs)
+	for _, l := range c.layers {
+		l.forward()
+	}
+	nA := gb.nA
+	gb.fwd.resize(rows, nA)
+	heads := c.heads().data
+	for r := range rows {
+		h := heads[r*(nA+1) : (r+1)*(nA+1)]
+		legal := gb.legal
+		if masks != nil {
+			legal = masks[r*nA : (r+1)*nA]
+		}
+		for j := range nA {
+			gb.logits[j] = float64(h[j])
+			gb.fwd.Logits[r*nA+j] = float32(h[j])
+		}
+		maskedLogSoftmax(gb.logp, gb.prob64, gb.logits, legal)
+		for j, v := range gb.logp {
+			gb.fwd.Logp[r*nA+j] = float32(v)
+		}
+		gb.fwd.Values[r] = float32(h[nA])
+	}
+	return &gb.fwd, nil
+}
+
+// trainGraph is one batch size's training graph and the memory it runs in.
+type trainGraph[T num] struct {
+	key   trainKey
+	vm    G.VM
+	c     *chain[T]
+	loss  *lossOp[T]
+	need  []bool           // which parameters get gradients, params() order
+	grads []*dense[T]      // their gradients (nil for the others)
+	bufs  []*device.Buffer // float32: grads as CPU buffers, a zero buffer for the others
+}
+
+// graphBuilder makes the ops of one graph: unique ids, the matrices they write, and the
+// matrix behind each node.
+type graphBuilder[T num] struct {
+	k      *kernels[T]
+	nextID int
+	inputs map[*G.Node]*dense[T]
+	linear map[*layer[T]][]int // a layer's side -> its position among the sides with weights
+}
+
+func (b *graphBuilder[T]) newMat(rows, cols int) *dense[T] { return newMat[T](rows, cols) }
+
+// base returns the opBase of a new op writing out (nil: a scalar) from inputs of the given
+// dimensions, checked against expect.
+func (b *graphBuilder[T]) base(name string, dims []int, out *dense[T], expect ...G.Value) opBase {
+	b.nextID++
+	o := opBase{id: b.nextID, name: name, dt: b.k.dtype, inDims: dims, expect: expect}
+	if out != nil {
+		o.shape = tensor.Shape{out.rows, out.cols}
+	}
+	return o
+}
+
+// matOf returns the matrix behind a node: an op's output or a graph input.
+func (b *graphBuilder[T]) matOf(n *G.Node) (*dense[T], error) {
+	if p, ok := n.Op().(producer[T]); ok {
+		return p.output(), nil
+	}
+	if m, ok := b.inputs[n]; ok {
+		return m, nil
+	}
+	return nil, fmt.Errorf("policy: graph node %v is not one the backend built", n)
+}
+
+// linearIndex is side i's position among the sides of l that have weights (its w and b
+// are the layer op's inputs 1+2k and 2+2k).
+func (b *graphBuilder[T]) linearIndex(l *layer[T], i int) int { return b.linear[l][i] }
+
+// trainKeyOf reduces need (params() order) to the two groups the policy freezes; a group
+// trains if any of its parameters does.
+func (gb *graphBackend[T]) trainKeyOf(rows int, need []bool) trainKey {
+	k := trainKey{rows: rows}
+	if need == nil {
+		return trainKey{rows: rows, adapterTrain: gb.l.Adapter != nil, baseTrain: true}
+	}
+	for i, n := range need {
+		if gb.l.Adapter != nil && i < 2 {
+			k.adapterTrain = k.adapterTrain || n
+		} else {
+			k.baseTrain = k.baseTrain || n
+		}
+	}
+	return k
+}
+
+func (gb *graphBackend[T]) trainGraphFor(k trainKey) (*trainGraph[T], error) {
+	if tg, ok := gb.train[k]; ok {
+		return tg, nil
+	}
+	tg := &trainGraph[T]{key: k, need: make([]bool, len(gb.ps))}
+	for i := range tg.need {
+		if gb.l.Adapter != nil && i < 2 {
+			tg.need[i] = k.adapterTrain
+		} else {
+			tg.need[i] = k.baseTrain
+		}
+	}
+	err := build("training", k.rows, func() error { return gb.buildTrain(tg) })
+	if err != nil {
+		return nil, err
+	}
+	gb.train[k] = tg
+	return tg, nil
+}
+
+// buildTrain builds tg's graph: input and parameter nodes over the backend's memory, one
+// layer op per layer, the loss op, and G.Grad over the trainable parameters.
+func (gb *graphBackend[T]) buildTrain(tg *trainGraph[T]) error {
+	rows := tg.key.rows
+	b := &graphBuilder[T]{k: gb.k, inputs: map[*G.Node]*dense[T]{}, linear: map[*layer[T]][]int{}}
+	tg.c = gb.newChain(rows, tg.need, b.newMat)
+	g := G.NewGraph()
+	dt := gb.k.dtype
+	input := func(m *dense[T], name string) *G.Node {
+		n := G.NewMatrix(g, dt, G.WithShape(m.rows, m.cols), G.WithValue(m.val), G.WithName(name))
+		b.inputs[n] = m
+		return n
+	}
+	pn := make([]*G.Node, len(gb.params))
+	for i, m := range gb.params {
+		pn[i] = input(m, gb.ps[i].Name)
+	}
+	h := input(tg.c.x, "x")
+	for _, l := range tg.c.layers {
+		ins, dims, vals := G.Nodes{h}, []int{2}, []G.Value{l.in.val}
+		pos := make([]int, len(l.sides))
+		k := 0
+		for i, s := range l.sides {
+			pos[i] = -1
+			if s.w == nil {
+				continue
+			}
+			pos[i] = k
+			k++
+			ins = append(ins, pn[s.wIdx], pn[s.wIdx+1])
+			dims = append(dims, 2, 2)
+			vals = append(vals, s.w.val, s.b.val)
+		}
+		b.linear[l] = pos
+		op := &layerOp[T]{l: l, b: b}
+		op.opBase = b.base(l.name, dims, l.out, vals...)
+		var err error
+		if h, err = G.ApplyOp(op, ins...); err != nil {
+			return err
+		}
+	}
+	heads := tg.c.heads()
+	lo := &lossOp[T]{b: b, heads: heads, dHeads: b.newMat(heads.rows, heads.cols), nA: gb.nA,
+		logits: make([]float64, gb.nA), logp: make([]float64, gb.nA), prob: make([]float64, gb.nA),
+		dLogits: make([]float64, gb.nA)}
+	lo.opBase = b.base("ppo loss", []int{2}, nil, heads.val)
+	switch any(lo).(type) {
+	case *lossOp[float32]:
+		v := G.NewF32(0)
+		lo.val, lo.set = v, func(x float64) { *v = G.F32(x) }
+	default:
+		v := G.NewF64(0)
+		lo.val, lo.set = v, func(x float64) { *v = G.F64(x) }
+	}
+	loss, err := G.ApplyOp(lo, h)
+	if err != nil {
+		return err
+	}
+	tg.loss = lo
+	var wrt []*G.Node
+	for i, n := range pn {
+		if tg.need[i] {
+			wrt = append(wrt, n)
+		}
+	}
+	gs, err := G.Grad(loss, wrt...)
+	if err != nil {
+		return err
+	}
+	tg.grads = make([]*dense[T], len(gb.params))
+	j := 0
+	for i := range gb.params {
+		if !tg.need[i] {
+			continue
+		}
+		p, ok := gs[j].Op().(producer[T])
+		if !ok {
+			return fmt.Errorf("gradient of %s is computed by %v, not by one of the backend's ops", gb.ps[i].Name, gs[j].Op())
+		}
+		tg.grads[i] = p.output()
+		j++
+	}
+	if f32, ok := any(tg.grads).([]*dense[float32]); ok {
+		tg.bufs = make([]*device.Buffer, len(f32))
+		for i, m := range f32 {
+			if m != nil {
+				tg.bufs[i] = device.NewHost(device.CPU, m.data)
+			} else {
+				tg.bufs[i] = device.NewHost(device.CPU, make([]float32, gb.ps[i].Numel()))
+			}
+		}
+	}
+	tg.vm = G.NewTapeMachine(g)
+	return nil
+}
+
+// build runs f, turning errors and the panics of graph construction into one error.
+func build(what string, rows int, f func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("policy: build the %s graph for %d rows: %v", what, rows, r)
 		}
 	}()
-	f()
+	if err := f(); err != nil {
+		return fmt.Errorf("policy: build the %s graph for %d rows: %w", what, rows, err)
+	}
 	return nil
 }
 
-// actOuts receives the rollout graph's outputs; it holds no pointer to the VM.
-type actOuts struct {
-	logits, logp, values G.Value
-}
-
-type actGraph struct {
-	vm            G.VM
-	x, mask, negM *input
-	out           *actOuts
-	scratch       []float32
-}
-
-func (gb *graphBackend) actGraphFor(rows int) (*actGraph, error) {
-	if ag, ok := gb.act[rows]; ok {
-		return ag, nil
-	}
-	ag := &actGraph{out: &actOuts{
-		logits: gb.readTarget(rows, gb.nA), logp: gb.readTarget(rows, gb.nA), values: gb.readTarget(rows)},
-		scratch: make([]float32, rows*gb.nA)}
-	err := build("rollout", rows, func() {
-		g := G.NewGraph()
-		ps := gb.paramNodes(g)
-		ag.x = gb.newInput(g, "x", rows, gb.obsDim)
-		ag.mask = gb.newInput(g, "mask", rows, gb.nA)
-		ag.negM = gb.newInput(g, "negmask", rows, gb.nA)
-		logits, values := gb.net(ps, ag.x.node, rows)
-		logp := maskedLogSoftmax(logits, ag.mask.node, ag.negM.node, rows)
-		G.Read(logits, &ag.out.logits)
-		G.Read(logp, &ag.out.logp)
-		G.Read(values, &ag.out.values)
-		ag.vm = G.NewTapeMachine(g)
-	})
-	if err != nil {
-		return nil, err
-	}
-	gb.act[rows] = ag
-	return ag, nil
-}
-
-// setMask writes a boolean mask as the 0/1 multiplier and the -1e8 replacement term.
-func setMask(mask, negM *input, masks []bool, scratch []float32) {
-	for i, m := range masks {
-		scratch[i] = 0
-		if m {
-			scratch[i] = 1
-		}
-	}
-	mask.set(scratch)
-	for i, m := range masks {
-		scratch[i] = device.MaskedLogit
-		if m {
-			scratch[i] = 0
-		}
-	}
-	negM.set(scratch)
-}
-
-func (gb *graphBackend) forward(obs []float32, masks []bool, rows int) (*fwdOut, error) {
-	ag, err := gb.actGraphFor(rows)
-	if err != nil {
-		return nil, err
-	}
-	gb.fwd.resize(rows, gb.nA)
-	ag.x.set(obs[:rows*gb.obsDim])
-	if masks == nil {
-		ag.mask.fill(1)
-		ag.negM.fill(0)
-	} else {
-		setMask(ag.mask, ag.negM, masks[:rows*gb.nA], ag.scratch)
-	}
-	defer ag.vm.Reset()
-	if err := ag.vm.RunAll(); err != nil {
-		return nil, fmt.Errorf("policy: rollout forward: %w", err)
-	}
-	copyOut(gb.fwd.Logits, ag.out.logits)
-	copyOut(gb.fwd.Logp, ag.out.logp)
-	copyOut(gb.fwd.Values, ag.out.values)
-	return &gb.fwd, nil
-}
-
-// trainOuts receives the training graph's outputs; it holds no pointer to the VM.
-type trainOuts struct {
-	loss, pg, vf, ent G.Value // scalars: total, policy loss, value loss, entropy loss
-	lpa               G.Value // rows: log pi(a|s) of the taken actions
-}
-
-type trainGraph struct {
-	vm                       G.VM
-	rows                     int
-	params                   []*G.Node
-	x, mask, negM, onehot    *input
-	oldLogp, adv, ret        *input
-	clipLo, clipHi, vLo, vHi *input
-	entCoef, vfCoef          *scalar
-	out                      *trainOuts
-	ran                      bool // the dual values exist (after the first RunAll)
-	scratch                  []float32
-	lpa                      []float32
-	grads                    []*device.Buffer
-}
-
-func (gb *graphBackend) trainGraphFor(rows int) (*trainGraph, error) {
-	if tg, ok := gb.train[rows]; ok {
-		return tg, nil
-	}
-	tg := &trainGraph{rows: rows, out: &trainOuts{
-		loss: gb.readTarget(), pg: gb.readTarget(), vf: gb.readTarget(), ent: gb.readTarget(),
-		lpa: gb.readTarget(rows)},
-		scratch: make([]float32, rows*gb.nA), lpa: make([]float32, rows)}
-	err := build("training", rows, func() {
-		g := G.NewGraph()
-		ps := gb.paramNodes(g)
-		tg.params = ps
-		tg.x = gb.newInput(g, "x", rows, gb.obsDim)
-		tg.mask = gb.newInput(g, "mask", rows, gb.nA)
-		tg.negM = gb.newInput(g, "negmask", rows, gb.nA)
-		tg.onehot = gb.newInput(g, "onehot", rows, gb.nA)
-		tg.oldLogp = gb.newInput(g, "old_logp", rows)
-		tg.adv = gb.newInput(g, "adv", rows)
-		tg.ret = gb.newInput(g, "returns", rows)
-		tg.clipLo = gb.newInput(g, "clip_lo", rows)
-		tg.clipHi = gb.newInput(g, "clip_hi", rows)
-		tg.vLo = gb.newInput(g, "v_lo", rows)
-		tg.vHi = gb.newInput(g, "v_hi", rows)
-		tg.entCoef = gb.newScalar(g, "ent_coef")
-		tg.vfCoef = gb.newScalar(g, "vf_coef")
-
-		logits, values := gb.net(ps, tg.x.node, rows)
-		logp := maskedLogSoftmax(logits, tg.mask.node, tg.negM.node, rows)
-		lpa := G.Must(G.Sum(G.Must(G.HadamardProd(logp, tg.onehot.node)), 1))
-
-		// Policy loss: -mean(min(A r, A clip(r, 1-eps, 1+eps))), clip bounds as vectors
-		// because MinBetween/MaxBetween need equal shapes.
-		ratio := G.Must(G.Exp(G.Must(G.Sub(lpa, tg.oldLogp.node))))
-		rc := G.Must(G.MinBetween(G.Must(G.MaxBetween(ratio, tg.clipLo.node)), tg.clipHi.node))
-		s1 := G.Must(G.HadamardProd(ratio, tg.adv.node))
-		s2 := G.Must(G.HadamardProd(rc, tg.adv.node))
-		pg := G.Must(G.Neg(G.Must(G.Mean(G.Must(G.MinBetween(s1, s2))))))
-
-		// Value loss: mean((R - V')^2), V' = clip(V, oldV-c, oldV+c), or V when the clip is
-		// off (the bounds are then +-MaxFloat, so V' = V and the gradient passes).
-		vc := G.Must(G.MinBetween(G.Must(G.MaxBetween(values, tg.vLo.node)), tg.vHi.node))
-		vf := G.Must(G.Mean(G.Must(G.Square(G.Must(G.Sub(tg.ret.node, vc))))))
-
-		// Entropy loss: -mean(H), H = -sum over legal actions of p log p.
-		plogp := G.Must(G.HadamardProd(G.Must(G.HadamardProd(G.Must(G.Exp(logp)), logp)), tg.mask.node))
-		ent := G.Must(G.Mean(G.Must(G.Sum(plogp, 1)))) // = -mean(H)
-
-		loss := G.Must(G.Add(pg, G.Must(G.Add(
-			G.Must(G.Mul(tg.entCoef.node, ent)), G.Must(G.Mul(tg.vfCoef.node, vf))))))
-		if _, err := G.Grad(loss, ps...); err != nil {
-			panic(err)
-		}
-		G.Read(loss, &tg.out.loss)
-		G.Read(pg, &tg.out.pg)
-		G.Read(vf, &tg.out.vf)
-		G.Read(ent, &tg.out.ent)
-		G.Read(lpa, &tg.out.lpa)
-		tg.vm = G.NewTapeMachine(g, G.BindDualValues(ps...))
-	})
-	if err != nil {
-		return nil, err
-	}
-	gb.train[rows] = tg
-	return tg, nil
-}
-
-func (gb *graphBackend) evaluate(mb *Minibatch, adv []float32, lp lossParams) (lossTerms, error) {
-	rows := mb.Rows
-	tg, err := gb.trainGraphFor(rows)
+func (gb *graphBackend[T]) evaluate(mb *Minibatch, adv []float32, lp lossParams, need []bool) (lossTerms, error) {
+	gb.last = nil
+	tg, err := gb.trainGraphFor(gb.trainKeyOf(mb.Rows, need))
 	if err != nil {
 		return lossTerms{}, err
 	}
-	gb.last = nil
-	tg.x.set(mb.Obs[:rows*gb.obsDim])
-	setMask(tg.mask, tg.negM, mb.Masks[:rows*gb.nA], tg.scratch)
-	clear(tg.scratch)
-	for i, a := range mb.Actions[:rows] {
-		tg.scratch[i*gb.nA+int(a)] = 1
-	}
-	tg.onehot.set(tg.scratch)
-	tg.oldLogp.set(mb.OldLogp[:rows])
-	tg.adv.set(adv[:rows])
-	tg.ret.set(mb.Returns[:rows])
-	tg.clipLo.fill(1 - lp.ClipRange)
-	tg.clipHi.fill(1 + lp.ClipRange)
-	if lp.ClipRangeVF > 0 {
-		for i, v := range mb.OldValues[:rows] {
-			tg.scratch[i] = v - float32(lp.ClipRangeVF)
-		}
-		tg.vLo.set(tg.scratch[:rows])
-		for i, v := range mb.OldValues[:rows] {
-			tg.scratch[i] = v + float32(lp.ClipRangeVF)
-		}
-		tg.vHi.set(tg.scratch[:rows])
-	} else {
-		big := math.MaxFloat32
-		if gb.dt == tensor.Float64 {
-			big = math.MaxFloat64
-		}
-		tg.vLo.fill(-big)
-		tg.vHi.fill(big)
-	}
-	tg.entCoef.set(lp.EntCoef)
-	tg.vfCoef.set(lp.VfCoef)
-
-	if tg.ran {
-		// TapeMachine adds into the dual values: start every run from zero gradients.
-		for i, n := range tg.params {
-			gv, err := n.Grad()
-			if err != nil {
-				return lossTerms{}, fmt.Errorf("policy: gradient of %s: %w", gb.ps[i].Name, err)
-			}
-			gv.(tensor.Tensor).Zero()
-		}
-	}
-	defer tg.vm.Reset()
+	setX(tg.c.x, mb.Obs)
+	tg.loss.ctx = lossCtx{mb: mb, adv: adv, p: lp}
+	defer func() {
+		tg.loss.ctx = lossCtx{} // do not keep the caller's minibatch alive
+		tg.vm.Reset()
+	}()
 	if err := tg.vm.RunAll(); err != nil {
 		return lossTerms{}, fmt.Errorf("policy: training forward/backward: %w", err)
 	}
-	tg.ran = true
-	copyOut(tg.lpa, tg.out.lpa)
-	t := lossTerms{
-		Loss:        scalarOf(tg.out.loss),
-		PolicyLoss:  scalarOf(tg.out.pg),
-		ValueLoss:   scalarOf(tg.out.vf),
-		EntropyLoss: scalarOf(tg.out.ent),
-	}
-	t.ApproxKL, t.ClipFraction = ratioStats(tg.lpa, mb.OldLogp[:rows], lp.ClipRange)
 	gb.last = tg
-	return t, nil
-}
-
-// ratioStats computes approx_kl = mean((r-1) - log r) and clip_fraction = mean(|r-1| > eps)
-// with r = exp(logp - oldLogp), in float64.
-func ratioStats(logp, oldLogp []float32, eps float64) (kl, clipFrac float64) {
-	for i, l := range logp {
-		lr := float64(l) - float64(oldLogp[i])
-		r := math.Exp(lr)
-		kl += (r - 1) - lr
-		if math.Abs(r-1) > eps {
-			clipFrac++
-		}
-	}
-	n := float64(len(logp))
-	return kl / n, clipFrac / n
+	return tg.loss.terms, nil
 }
 
 // backward returns the gradients of the last evaluate (computed in the same run), as CPU
-// buffers over the dual values' memory, in params() order.
-func (gb *graphBackend) backward(need []bool) ([]*device.Buffer, error) {
+// buffers over the gradient ops' memory, in params() order; a parameter that took no
+// gradient gets a zero buffer, and asking for its gradient is an error.
+func (gb *graphBackend[T]) backward(need []bool) ([]*device.Buffer, error) {
 	tg := gb.last
 	if tg == nil {
 		return nil, fmt.Errorf("policy: backward without a successful evaluate")
 	}
-	if gb.dt != tensor.Float32 {
-		return nil, fmt.Errorf("policy: backward needs a float32 graph, have %v", gb.dt)
+	if tg.bufs == nil {
+		return nil, fmt.Errorf("policy: backward needs a float32 graph, have %v", gb.k.dtype)
 	}
-	if tg.grads == nil {
-		tg.grads = make([]*device.Buffer, len(tg.params))
-	}
-	for i, n := range tg.params {
-		gv, err := n.Grad()
-		if err != nil {
-			return nil, fmt.Errorf("policy: gradient of %s: %w", gb.ps[i].Name, err)
-		}
-		data := gv.Data().([]float32)
-		// The dual value's memory is stable after the first run; wrap it once.
-		if b := tg.grads[i]; b == nil || !sameHost(b, data) {
-			tg.grads[i] = device.NewHost(device.CPU, data)
+	for i, n := range need {
+		if n && !tg.need[i] {
+			return nil, fmt.Errorf("policy: backward: the gradient of %s was not computed (evaluate was told it is frozen)", gb.ps[i].Name)
 		}
 	}
-	return tg.grads, nil
+	return tg.bufs, nil
 }
 
-// grads64 returns the float64 gradients of the last evaluate (float64 backends; tests).
-func (gb *graphBackend) grads64() ([][]float64, error) {
+// grads64 returns the gradients of the last evaluate as float64 (tests), nil for
+// parameters that took none.
+func (gb *graphBackend[T]) grads64() ([][]float64, error) {
 	if gb.last == nil {
 		return nil, fmt.Errorf("policy: grads64 without a successful evaluate")
 	}
-	out := make([][]float64, len(gb.last.params))
-	for i, n := range gb.last.params {
-		gv, err := n.Grad()
-		if err != nil {
-			return nil, err
+	out := make([][]float64, len(gb.last.grads))
+	for i, m := range gb.last.grads {
+		if m == nil {
+			continue
 		}
-		out[i] = gv.Data().([]float64)
+		out[i] = make([]float64, len(m.data))
+		for j, v := range m.data {
+			out[i][j] = float64(v)
+		}
 	}
 	return out, nil
 }
 
-func sameHost(b *device.Buffer, data []float32) bool {
-	h, _ := b.HostData()
-	return len(h) == len(data) && len(h) > 0 && &h[0] == &data[0]
-}
-
-func (gb *graphBackend) close() {
-	for _, ag := range gb.act {
-		ag.vm.Close()
-	}
+func (gb *graphBackend[T]) close() {
 	for _, tg := range gb.train {
 		tg.vm.Close()
 	}

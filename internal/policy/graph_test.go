@@ -12,19 +12,17 @@ import (
 	"strings"
 	"testing"
 
-	"gorgonia.org/tensor"
-
 	"hybridtrain/internal/device"
 )
 
 // graph64 builds a float64 gorgonia backend over p's (CPU) parameters.
-func graph64(t testing.TB, p *Policy) *graphBackend {
+func graph64(t testing.TB, p *Policy) *graphBackend[float64] {
 	t.Helper()
 	l := *p.base
 	if p.ad != nil {
 		l.Adapter = &linear{W: p.ad.Weight(), B: p.ad.Bias(), In: p.cfg.ObsDim, Out: p.cfg.BaseDim}
 	}
-	gb, err := newGraphBackend(&l, p.cfg.ObsDim, p.cfg.NumActions, tensor.Float64)
+	gb, err := newGraphBackend(kernels64, &l, p.cfg.ObsDim, p.cfg.NumActions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +52,7 @@ func TestGradientFiniteDifference(t *testing.T) {
 
 			gb := graph64(t, p)
 			defer gb.close()
-			base, err := gb.evaluate(mb, adv, lp)
+			base, err := gb.evaluate(mb, adv, lp, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,7 +68,7 @@ func TestGradientFiniteDifference(t *testing.T) {
 				grads[i] = append([]float64(nil), g[i]...)
 			}
 			loss := func() float64 {
-				tm, err := gb.evaluate(mb, adv, lp)
+				tm, err := gb.evaluate(mb, adv, lp, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -78,7 +76,7 @@ func TestGradientFiniteDifference(t *testing.T) {
 			}
 			const h = 1e-6
 			for i, x := range gb.ps {
-				w := gb.pvals[i].Data().([]float64)
+				w := gb.params[i].data
 				idx := make([]int, 0, 8)
 				if len(x.Shape) == 1 {
 					for k := range w {
@@ -152,7 +150,7 @@ func TestTanhActivation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := be.evaluate(mb, adv, lp)
+	got, err := be.evaluate(mb, adv, lp, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,18 +160,18 @@ func TestTanhActivation(t *testing.T) {
 	// One weight of the first hidden layer by central differences on a float64 graph.
 	gb := graph64(t, p)
 	defer gb.close()
-	if _, err := gb.evaluate(mb, adv, lp); err != nil {
+	if _, err := gb.evaluate(mb, adv, lp, nil); err != nil {
 		t.Fatal(err)
 	}
 	g, _ := gb.grads64()
 	const wi, k, h = 2, 7, 1e-6 // mlp_extractor.policy_net.0.weight[7]
 	grad := g[wi][k]
-	w := gb.pvals[wi].Data().([]float64)
+	w := gb.params[wi].data
 	orig := w[k]
 	w[k] = orig + h
-	lp1, _ := gb.evaluate(mb, adv, lp)
+	lp1, _ := gb.evaluate(mb, adv, lp, nil)
 	w[k] = orig - h
-	lm1, _ := gb.evaluate(mb, adv, lp)
+	lm1, _ := gb.evaluate(mb, adv, lp, nil)
 	w[k] = orig
 	if fd := (lp1.Loss - lm1.Loss) / (2 * h); math.Abs(fd-grad) > 1e-7+1e-6*math.Abs(grad) {
 		t.Fatalf("tanh: gradient %v, finite difference %v", grad, fd)

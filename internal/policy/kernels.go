@@ -227,7 +227,7 @@ func (kb *kernelBackend) forward(obs []float32, masks []bool, rows int) (*fwdOut
 	return &kb.fwd, nil
 }
 
-func (kb *kernelBackend) evaluate(mb *Minibatch, adv []float32, lp lossParams) (lossTerms, error) {
+func (kb *kernelBackend) evaluate(mb *Minibatch, adv []float32, lp lossParams, _ []bool) (lossTerms, error) {
 	kb.last = nil
 	rows := mb.Rows
 	b, err := kb.batch(rows)

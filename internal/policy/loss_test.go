@@ -25,7 +25,7 @@ func TestLossMatchesReference(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got, err := be.evaluate(mb, adv, lp)
+				got, err := be.evaluate(mb, adv, lp, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -85,7 +85,7 @@ func gradsOf(t *testing.T, p *Policy, mb *Minibatch, hp UpdateParams) [][]float6
 	}
 	adv := q.normalizeAdv(mb.Adv[:mb.Rows], hp.NormalizeAdvantage)
 	if _, err := be.evaluate(mb, adv, lossParams{ClipRange: hp.ClipRange, ClipRangeVF: hp.ClipRangeVF,
-		EntCoef: hp.EntCoef, VfCoef: hp.VfCoef}); err != nil {
+		EntCoef: hp.EntCoef, VfCoef: hp.VfCoef}, nil); err != nil {
 		t.Fatal(err)
 	}
 	gs, err := be.backward(allTrue(len(q.Params())))

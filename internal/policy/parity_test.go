@@ -97,7 +97,7 @@ func compareEvaluate(t *testing.T, what string, cpu, dev *Policy, mb *Minibatch,
 		if err != nil {
 			t.Fatal(err)
 		}
-		if terms[i], err = be.evaluate(mb, adv, lp); err != nil {
+		if terms[i], err = be.evaluate(mb, adv, lp, nil); err != nil {
 			t.Fatal(err)
 		}
 		gs, err := be.backward(allTrue(len(p.Params())))

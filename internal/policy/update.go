@@ -197,7 +197,7 @@ func (p *Policy) Update(mb *Minibatch, hp UpdateParams) (UpdateStats, error) {
 	}
 	adv := p.normalizeAdv(mb.Adv[:mb.Rows], hp.NormalizeAdvantage)
 	t, err := be.evaluate(mb, adv, lossParams{ClipRange: hp.ClipRange, ClipRangeVF: hp.ClipRangeVF,
-		EntCoef: hp.EntCoef, VfCoef: hp.VfCoef})
+		EntCoef: hp.EntCoef, VfCoef: hp.VfCoef}, trainable)
 	if err != nil {
 		return UpdateStats{}, err
 	}
