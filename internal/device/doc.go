@@ -30,8 +30,9 @@
 //
 // Precision on the host: GEMM is float32 (BLAS Sgemm through blas32, so a faster float32
 // BLAS registered with blas32.Use speeds the host engine up as well); reductions, the
-// masked log-softmax, the PPO loss and Adam compute in float64 and round once when they
-// store, which keeps them within a few float32 ulps of an exact result.
+// masked log-softmax and the PPO loss compute in float64 and round once when they store;
+// Adam computes in float32 in PyTorch's order of operations (internal/vec, which also sums
+// the squares in float64 with SIMD where the CPU has it).
 //
 // A cuda build may set cudaDeviceCount (an unexported hook in open.go) in an init function
 // so that Available lists every GPU; left unset, it lists cuda:0.

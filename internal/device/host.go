@@ -6,6 +6,8 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
+
+	"hybridtrain/internal/vec"
 )
 
 // hostKernels is the engine of the host devices (cpu and test): plain Go on float32
@@ -273,12 +275,9 @@ func (h hostKernels) ppoLoss(out PPOLossOut, in PPOLossIn, rows, cols int, p PPO
 	return nil
 }
 
+// sumSquares accumulates in float64 (internal/vec, SIMD where the CPU has it).
 func (h hostKernels) sumSquares(dst *Buffer, at int, src *Buffer, n int) error {
-	var s float64
-	for _, x := range src.host[:n] {
-		s += float64(x) * float64(x)
-	}
-	dst.host[at] = float32(s)
+	dst.host[at] = float32(vec.SumSquares(src.host[:n]))
 	return nil
 }
 
@@ -301,31 +300,17 @@ func (h hostKernels) copy(dst, src *Buffer, n int) error {
 	return nil
 }
 
-// adam is PyTorch's single-tensor Adam (torch.optim.Adam, amsgrad off, no weight decay):
+// adam is PyTorch's single-tensor Adam (torch.optim.Adam, amsgrad off, no weight decay)
+// in float32, in PyTorch's order of operations (vec.Adam, SIMD where the CPU has it):
 //
 //	g = grad*scale; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2
 //	p -= (lr / (1-b1^step)) * m / (sqrt(v) / sqrt(1-b2^step) + eps)
 //
-// The bias corrections and the step size are float64, as PyTorch computes them in Python
-// floats. The element-wise arithmetic is float64 too, rounded once when m, v and p are
-// stored; PyTorch rounds after each float32 operation, so the two differ by a few ulps at
-// most, well inside the 1e-4 parity tolerance.
+// The bias corrections, the step size and 1-b1, 1-b2 are computed in float64, as PyTorch
+// computes them in Python floats, and rounded once.
 func (h hostKernels) adam(param, grad, m, v *Buffer, n int, p AdamParams) error {
-	b1, b2 := float64(p.Beta1), float64(p.Beta2)
-	bc1 := 1 - math.Pow(b1, float64(p.Step))
-	bc2sqrt := math.Sqrt(1 - math.Pow(b2, float64(p.Step)))
-	stepSize := float64(p.LR) / bc1
-	eps, gs := float64(p.Eps), float64(p.GradScale)
-	pp, gg, mm, vv := param.host[:n], grad.host[:n], m.host[:n], v.host[:n]
-	for i := range pp {
-		g := float64(gg[i]) * gs
-		mi := b1*float64(mm[i]) + (1-b1)*g
-		vi := b2*float64(vv[i]) + (1-b2)*g*g
-		mm[i], vv[i] = float32(mi), float32(vi)
-		// The stored (rounded) moments drive the update, as in PyTorch.
-		mi, vi = float64(mm[i]), float64(vv[i])
-		pp[i] = float32(float64(pp[i]) - stepSize*mi/(math.Sqrt(vi)/bc2sqrt+eps))
-	}
+	s := vec.NewAdamStep(float64(p.LR), float64(p.Beta1), float64(p.Beta2), float64(p.Eps), p.Step, float64(p.GradScale))
+	vec.Adam(param.host[:n], grad.host[:n], m.host[:n], v.host[:n], s)
 	return nil
 }
 
