@@ -22,6 +22,14 @@ func parallelCases(rng *rand.Rand) []*gemmCase {
 	}
 }
 
+// splitAlways makes every product that can be split use the workers, parked or not, until
+// the test ends.
+func splitAlways(t *testing.T) {
+	w := wakeThreshold
+	wakeThreshold = 0
+	t.Cleanup(func() { wakeThreshold = w })
+}
+
 // withThreads runs f with GOMAXPROCS = n.
 func withThreads(n int, f func()) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(n))
@@ -31,6 +39,7 @@ func withThreads(n int, f func()) {
 // TestThreadsBitwise checks that the result does not depend on the number of threads:
 // every element is computed by one thread, the same way, whatever the split.
 func TestThreadsBitwise(t *testing.T) {
+	splitAlways(t)
 	forEachLevel(t, func(t *testing.T) {
 		if active == levelGeneric {
 			t.Skip("gonum's Sgemm")
@@ -42,8 +51,12 @@ func TestThreadsBitwise(t *testing.T) {
 			}
 			var one, two, three []float32
 			withThreads(1, func() { one = tc.run(Sgemm) })
+			calls := parallelCalls
 			withThreads(2, func() { two = tc.run(Sgemm) })
 			withThreads(3, func() { three = tc.run(Sgemm) })
+			if parallelCalls != calls+2 {
+				t.Fatalf("%v: %d of 2 calls were split over threads", tc, parallelCalls-calls)
+			}
 			if !bitsEqual(one, two) || !bitsEqual(one, three) {
 				t.Errorf("%v: 1, 2 and 3 threads give different bits", tc)
 			}
@@ -80,6 +93,7 @@ func TestLevelsBitwise(t *testing.T) {
 // TestConcurrentCallers runs Sgemm from several goroutines at once (one owns the worker
 // pool, the others run alone) and requires every result to be bitwise the sequential one.
 func TestConcurrentCallers(t *testing.T) {
+	splitAlways(t)
 	forEachLevel(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(13, 14))
 		cases := parallelCases(rng)[:4]
@@ -115,6 +129,7 @@ func TestNoAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
+	splitAlways(t)
 	forEachLevel(t, func(t *testing.T) {
 		if active == levelGeneric {
 			t.Skip("gonum's Sgemm allocates")

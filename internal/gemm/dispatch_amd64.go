@@ -16,28 +16,47 @@ func detect() level {
 }
 
 // kernel computes the mr x nr tile (mr <= MR, nr <= NR of l) at c of C = alpha*A*B + beta*C
-// over kc steps, with A[i][p] at a + i*rs + p*ks and B[p][j] at b + p*sb + j, choosing the
-// generated kernel by tile width. Every kernel computes each element as the same FMA chain
-// over p followed by the same epilogue, so the choice never changes a result.
-func kernel(l level, mr, nr, kc int, a *float32, rs, ks int, b *float32, sb int, c *float32, ldc int, alpha, beta float32) {
-	switch l {
-	case levelAVX512:
+// over kc steps, with A[i][p] at a + i*lda + p (a + p*lda + i if transA) and B[p][j] at
+// b + p*sb + j, choosing the generated kernel by layout and tile width. Every kernel
+// computes each element as the same FMA chain over p followed by the same epilogue, so the
+// choice never changes a result.
+func kernel(l level, transA bool, mr, nr, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha, beta float32) {
+	switch {
+	case l == levelAVX512 && !transA:
 		switch {
 		case nr == 32:
-			kernAVX512x32(mr, kc, a, rs, ks, b, sb, c, ldc, alpha, beta, 0)
+			kernAVX512Nx32(mr, kc, a, lda, b, sb, c, ldc, alpha, beta, 0)
 		case nr > 16:
-			kernAVX512x32m(mr, kc, a, rs, ks, b, sb, c, ldc, alpha, beta, nr-16)
+			kernAVX512Nx32m(mr, kc, a, lda, b, sb, c, ldc, alpha, beta, nr-16)
 		default:
-			kernAVX512x16m(mr, kc, a, rs, ks, b, sb, c, ldc, alpha, beta, nr)
+			kernAVX512Nx16m(mr, kc, a, lda, b, sb, c, ldc, alpha, beta, nr)
 		}
-	case levelAVX2:
+	case l == levelAVX512:
+		switch {
+		case nr == 32:
+			kernAVX512Tx32(mr, kc, a, lda, b, sb, c, ldc, alpha, beta, 0)
+		case nr > 16:
+			kernAVX512Tx32m(mr, kc, a, lda, b, sb, c, ldc, alpha, beta, nr-16)
+		default:
+			kernAVX512Tx16m(mr, kc, a, lda, b, sb, c, ldc, alpha, beta, nr)
+		}
+	case l == levelAVX2 && !transA:
 		switch {
 		case nr == 16:
-			kernAVX2x16(mr, kc, a, rs, ks, b, sb, c, ldc, alpha, beta, 0)
+			kernAVX2Nx16(mr, kc, a, lda, b, sb, c, ldc, alpha, beta, 0)
 		case nr > 8:
-			kernAVX2x16m(mr, kc, a, rs, ks, b, sb, c, ldc, alpha, beta, nr-8)
+			kernAVX2Nx16m(mr, kc, a, lda, b, sb, c, ldc, alpha, beta, nr-8)
 		default:
-			kernAVX2x8m(mr, kc, a, rs, ks, b, sb, c, ldc, alpha, beta, nr)
+			kernAVX2Nx8m(mr, kc, a, lda, b, sb, c, ldc, alpha, beta, nr)
+		}
+	case l == levelAVX2:
+		switch {
+		case nr == 16:
+			kernAVX2Tx16(mr, kc, a, lda, b, sb, c, ldc, alpha, beta, 0)
+		case nr > 8:
+			kernAVX2Tx16m(mr, kc, a, lda, b, sb, c, ldc, alpha, beta, nr-8)
+		default:
+			kernAVX2Tx8m(mr, kc, a, lda, b, sb, c, ldc, alpha, beta, nr)
 		}
 	default:
 		panic("gemm: no kernels at level " + l.String())

@@ -6,7 +6,7 @@ package gemm
 func detect() level { return levelGeneric }
 
 // kernel is never reached: the driver runs only at a level with kernels.
-func kernel(l level, mr, nr, kc int, a *float32, rs, ks int, b *float32, sb int, c *float32, ldc int, alpha, beta float32) {
+func kernel(l level, transA bool, mr, nr, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha, beta float32) {
 	panic("gemm: no kernels at level " + l.String())
 }
 

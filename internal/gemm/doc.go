@@ -35,14 +35,17 @@
 //
 // # Threads
 //
-// Products of at least 2 MFLOP are split over min(GOMAXPROCS, useful parts) threads: into
-// whole NR panels along N or whole MR tiles along M, whichever a cost model (the largest
-// part's multiply-adds plus the B it packs) says ends sooner. The threads are a persistent
-// pool, started on first use: the caller computes the first part and hands the others to
-// workers that spin for 200 µs after each call before parking, because waking a parked
-// goroutine took 50-70 µs on the development VM. One call at a time owns the pool; a
-// concurrent caller runs alone on its own goroutine. Packing buffers are reused, so calls
-// in a steady state allocate nothing.
+// A product is split over min(GOMAXPROCS, useful parts) threads into whole NR panels along
+// N or whole MR tiles along M, whichever a cost model (the largest part's multiply-adds
+// plus the B it packs) says ends sooner. The threads are a persistent pool, started on
+// first use; the caller claims parts like the workers do, so it computes a late worker's
+// part itself rather than wait. After a call a worker polls for the next one for 200 µs
+// (yielding its P), then parks: waking a parked goroutine took 50-70 µs on the development
+// VM. So products of 2 MFLOP or more use workers that are polling, but parked workers are
+// only woken for 32 MFLOP or more; the few-row products of a rollout run on the caller and
+// never pay for a wake-up. One call at a time owns the pool; a concurrent caller runs alone
+// on its own goroutine. Packing buffers are reused: calls in a steady state allocate
+// nothing.
 //
 // # Determinism
 //

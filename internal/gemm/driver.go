@@ -61,13 +61,12 @@ func (p *problem) run(sc *scratch, i0, i1, j0, j1 int) {
 					for ir := 0; ir < mb; ir += mr {
 						i := ic + ir
 						var a *float32
-						rs, ks := p.lda, 1
 						if p.transA {
-							a, rs, ks = &p.a[pc*p.lda+i], 1, p.lda
+							a = &p.a[pc*p.lda+i]
 						} else {
 							a = &p.a[i*p.lda+pc]
 						}
-						kernel(p.lv, min(mr, mb-ir), nrr, kc, a, rs, ks, b, sb, &c[i*p.ldc], p.ldc, p.alpha, beta)
+						kernel(p.lv, p.transA, min(mr, mb-ir), nrr, kc, a, p.lda, b, sb, &c[i*p.ldc], p.ldc, p.alpha, beta)
 					}
 				}
 			}

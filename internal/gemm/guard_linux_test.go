@@ -55,6 +55,7 @@ func (g *guarded) place(x []float32, atEnd bool) []float32 {
 // which are split over threads) it crashes the test binary.
 func TestGuardPages(t *testing.T) {
 	const maxFloats = 1 << 20
+	splitAlways(t)
 	ga, gb, gc := newGuarded(t, maxFloats), newGuarded(t, maxFloats), newGuarded(t, maxFloats)
 	forEachLevel(t, func(t *testing.T) {
 		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))

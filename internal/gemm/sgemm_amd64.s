@@ -39,54 +39,52 @@ DATA tailmask8<>+56(SB)/4, $0x00000000
 DATA tailmask8<>+60(SB)/4, $0x00000000
 GLOBL tailmask8<>(SB), RODATA|NOPTR, $64
 
-// func kernAVX512x32(mr int, kc int, a *float32, rs int, ks int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+// func kernAVX512Nx32(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·kernAVX512x32(SB), NOSPLIT, $0-88
+TEXT ·kernAVX512Nx32(SB), NOSPLIT, $0-80
 	MOVQ mr+0(FP), AX
 	CMPQ AX, $0x0e
-	JEQ  kernAVX512x32_mr14
+	JEQ  kernAVX512Nx32_mr14
 	CMPQ AX, $0x0d
-	JEQ  kernAVX512x32_mr13
+	JEQ  kernAVX512Nx32_mr13
 	CMPQ AX, $0x0c
-	JEQ  kernAVX512x32_mr12
+	JEQ  kernAVX512Nx32_mr12
 	CMPQ AX, $0x0b
-	JEQ  kernAVX512x32_mr11
+	JEQ  kernAVX512Nx32_mr11
 	CMPQ AX, $0x0a
-	JEQ  kernAVX512x32_mr10
+	JEQ  kernAVX512Nx32_mr10
 	CMPQ AX, $0x09
-	JEQ  kernAVX512x32_mr9
+	JEQ  kernAVX512Nx32_mr9
 	CMPQ AX, $0x08
-	JEQ  kernAVX512x32_mr8
+	JEQ  kernAVX512Nx32_mr8
 	CMPQ AX, $0x07
-	JEQ  kernAVX512x32_mr7
+	JEQ  kernAVX512Nx32_mr7
 	CMPQ AX, $0x06
-	JEQ  kernAVX512x32_mr6
+	JEQ  kernAVX512Nx32_mr6
 	CMPQ AX, $0x05
-	JEQ  kernAVX512x32_mr5
+	JEQ  kernAVX512Nx32_mr5
 	CMPQ AX, $0x04
-	JEQ  kernAVX512x32_mr4
+	JEQ  kernAVX512Nx32_mr4
 	CMPQ AX, $0x03
-	JEQ  kernAVX512x32_mr3
+	JEQ  kernAVX512Nx32_mr3
 	CMPQ AX, $0x02
-	JEQ  kernAVX512x32_mr2
+	JEQ  kernAVX512Nx32_mr2
 	CMPQ AX, $0x01
-	JEQ  kernAVX512x32_mr1
+	JEQ  kernAVX512Nx32_mr1
 	RET
 
-kernAVX512x32_mr14:
+kernAVX512Nx32_mr14:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	LEAQ   (CX)(R8*2), R10
-	ADDQ   DX, R10
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	LEAQ   (CX)(DI*2), R9
+	ADDQ   DX, R9
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -116,11 +114,11 @@ kernAVX512x32_mr14:
 	VXORPS Z26, Z26, Z26
 	VXORPS Z27, Z27, Z27
 	TESTQ  AX, AX
-	JZ     kernAVX512x32_mr14_epilogue
+	JZ     kernAVX512Nx32_mr14_epilogue
 
-kernAVX512x32_mr14_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS      64(SI), Z29
+kernAVX512Nx32_mr14_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -130,54 +128,54 @@ kernAVX512x32_mr14_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z10
 	VFMADD231PS  Z29, Z30, Z11
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z12
 	VFMADD231PS  Z29, Z30, Z13
-	VBROADCASTSS (R10), Z30
+	VBROADCASTSS (R9), Z30
 	VFMADD231PS  Z28, Z30, Z14
 	VFMADD231PS  Z29, Z30, Z15
-	VBROADCASTSS (R10)(DX*1), Z30
+	VBROADCASTSS (R9)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z16
 	VFMADD231PS  Z29, Z30, Z17
-	VBROADCASTSS (R10)(DX*2), Z30
+	VBROADCASTSS (R9)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z18
 	VFMADD231PS  Z29, Z30, Z19
-	VBROADCASTSS (R10)(R8*1), Z30
+	VBROADCASTSS (R9)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z20
 	VFMADD231PS  Z29, Z30, Z21
-	VBROADCASTSS (R10)(DX*4), Z30
+	VBROADCASTSS (R9)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z22
 	VFMADD231PS  Z29, Z30, Z23
-	VBROADCASTSS (R10)(R9*1), Z30
+	VBROADCASTSS (R9)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z24
 	VFMADD231PS  Z29, Z30, Z25
-	VBROADCASTSS (R10)(R8*2), Z30
+	VBROADCASTSS (R9)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z26
 	VFMADD231PS  Z29, Z30, Z27
-	ADDQ         BX, CX
-	ADDQ         BX, R10
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32_mr14_loop
+	JNZ          kernAVX512Nx32_mr14_loop
 
-kernAVX512x32_mr14_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32_mr14_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32_mr14_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32_mr14_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -278,7 +276,7 @@ kernAVX512x32_mr14_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr14_nobeta:
+kernAVX512Nx32_mr14_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -351,20 +349,18 @@ kernAVX512x32_mr14_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr13:
+kernAVX512Nx32_mr13:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	LEAQ   (CX)(R8*2), R10
-	ADDQ   DX, R10
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	LEAQ   (CX)(DI*2), R9
+	ADDQ   DX, R9
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -392,11 +388,11 @@ kernAVX512x32_mr13:
 	VXORPS Z24, Z24, Z24
 	VXORPS Z25, Z25, Z25
 	TESTQ  AX, AX
-	JZ     kernAVX512x32_mr13_epilogue
+	JZ     kernAVX512Nx32_mr13_epilogue
 
-kernAVX512x32_mr13_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS      64(SI), Z29
+kernAVX512Nx32_mr13_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -406,51 +402,51 @@ kernAVX512x32_mr13_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z10
 	VFMADD231PS  Z29, Z30, Z11
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z12
 	VFMADD231PS  Z29, Z30, Z13
-	VBROADCASTSS (R10), Z30
+	VBROADCASTSS (R9), Z30
 	VFMADD231PS  Z28, Z30, Z14
 	VFMADD231PS  Z29, Z30, Z15
-	VBROADCASTSS (R10)(DX*1), Z30
+	VBROADCASTSS (R9)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z16
 	VFMADD231PS  Z29, Z30, Z17
-	VBROADCASTSS (R10)(DX*2), Z30
+	VBROADCASTSS (R9)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z18
 	VFMADD231PS  Z29, Z30, Z19
-	VBROADCASTSS (R10)(R8*1), Z30
+	VBROADCASTSS (R9)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z20
 	VFMADD231PS  Z29, Z30, Z21
-	VBROADCASTSS (R10)(DX*4), Z30
+	VBROADCASTSS (R9)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z22
 	VFMADD231PS  Z29, Z30, Z23
-	VBROADCASTSS (R10)(R9*1), Z30
+	VBROADCASTSS (R9)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z24
 	VFMADD231PS  Z29, Z30, Z25
-	ADDQ         BX, CX
-	ADDQ         BX, R10
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32_mr13_loop
+	JNZ          kernAVX512Nx32_mr13_loop
 
-kernAVX512x32_mr13_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32_mr13_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32_mr13_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32_mr13_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -544,7 +540,7 @@ kernAVX512x32_mr13_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr13_nobeta:
+kernAVX512Nx32_mr13_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -612,20 +608,18 @@ kernAVX512x32_mr13_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr12:
+kernAVX512Nx32_mr12:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	LEAQ   (CX)(R8*2), R10
-	ADDQ   DX, R10
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	LEAQ   (CX)(DI*2), R9
+	ADDQ   DX, R9
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -651,11 +645,11 @@ kernAVX512x32_mr12:
 	VXORPS Z22, Z22, Z22
 	VXORPS Z23, Z23, Z23
 	TESTQ  AX, AX
-	JZ     kernAVX512x32_mr12_epilogue
+	JZ     kernAVX512Nx32_mr12_epilogue
 
-kernAVX512x32_mr12_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS      64(SI), Z29
+kernAVX512Nx32_mr12_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -665,48 +659,48 @@ kernAVX512x32_mr12_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z10
 	VFMADD231PS  Z29, Z30, Z11
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z12
 	VFMADD231PS  Z29, Z30, Z13
-	VBROADCASTSS (R10), Z30
+	VBROADCASTSS (R9), Z30
 	VFMADD231PS  Z28, Z30, Z14
 	VFMADD231PS  Z29, Z30, Z15
-	VBROADCASTSS (R10)(DX*1), Z30
+	VBROADCASTSS (R9)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z16
 	VFMADD231PS  Z29, Z30, Z17
-	VBROADCASTSS (R10)(DX*2), Z30
+	VBROADCASTSS (R9)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z18
 	VFMADD231PS  Z29, Z30, Z19
-	VBROADCASTSS (R10)(R8*1), Z30
+	VBROADCASTSS (R9)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z20
 	VFMADD231PS  Z29, Z30, Z21
-	VBROADCASTSS (R10)(DX*4), Z30
+	VBROADCASTSS (R9)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z22
 	VFMADD231PS  Z29, Z30, Z23
-	ADDQ         BX, CX
-	ADDQ         BX, R10
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32_mr12_loop
+	JNZ          kernAVX512Nx32_mr12_loop
 
-kernAVX512x32_mr12_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32_mr12_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32_mr12_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32_mr12_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -793,7 +787,7 @@ kernAVX512x32_mr12_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr12_nobeta:
+kernAVX512Nx32_mr12_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -856,20 +850,18 @@ kernAVX512x32_mr12_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr11:
+kernAVX512Nx32_mr11:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	LEAQ   (CX)(R8*2), R10
-	ADDQ   DX, R10
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	LEAQ   (CX)(DI*2), R9
+	ADDQ   DX, R9
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -893,11 +885,11 @@ kernAVX512x32_mr11:
 	VXORPS Z20, Z20, Z20
 	VXORPS Z21, Z21, Z21
 	TESTQ  AX, AX
-	JZ     kernAVX512x32_mr11_epilogue
+	JZ     kernAVX512Nx32_mr11_epilogue
 
-kernAVX512x32_mr11_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS      64(SI), Z29
+kernAVX512Nx32_mr11_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -907,45 +899,45 @@ kernAVX512x32_mr11_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z10
 	VFMADD231PS  Z29, Z30, Z11
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z12
 	VFMADD231PS  Z29, Z30, Z13
-	VBROADCASTSS (R10), Z30
+	VBROADCASTSS (R9), Z30
 	VFMADD231PS  Z28, Z30, Z14
 	VFMADD231PS  Z29, Z30, Z15
-	VBROADCASTSS (R10)(DX*1), Z30
+	VBROADCASTSS (R9)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z16
 	VFMADD231PS  Z29, Z30, Z17
-	VBROADCASTSS (R10)(DX*2), Z30
+	VBROADCASTSS (R9)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z18
 	VFMADD231PS  Z29, Z30, Z19
-	VBROADCASTSS (R10)(R8*1), Z30
+	VBROADCASTSS (R9)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z20
 	VFMADD231PS  Z29, Z30, Z21
-	ADDQ         BX, CX
-	ADDQ         BX, R10
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32_mr11_loop
+	JNZ          kernAVX512Nx32_mr11_loop
 
-kernAVX512x32_mr11_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32_mr11_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32_mr11_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32_mr11_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -1025,7 +1017,7 @@ kernAVX512x32_mr11_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr11_nobeta:
+kernAVX512Nx32_mr11_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -1083,20 +1075,18 @@ kernAVX512x32_mr11_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr10:
+kernAVX512Nx32_mr10:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	LEAQ   (CX)(R8*2), R10
-	ADDQ   DX, R10
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	LEAQ   (CX)(DI*2), R9
+	ADDQ   DX, R9
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -1118,11 +1108,11 @@ kernAVX512x32_mr10:
 	VXORPS Z18, Z18, Z18
 	VXORPS Z19, Z19, Z19
 	TESTQ  AX, AX
-	JZ     kernAVX512x32_mr10_epilogue
+	JZ     kernAVX512Nx32_mr10_epilogue
 
-kernAVX512x32_mr10_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS      64(SI), Z29
+kernAVX512Nx32_mr10_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -1132,42 +1122,42 @@ kernAVX512x32_mr10_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z10
 	VFMADD231PS  Z29, Z30, Z11
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z12
 	VFMADD231PS  Z29, Z30, Z13
-	VBROADCASTSS (R10), Z30
+	VBROADCASTSS (R9), Z30
 	VFMADD231PS  Z28, Z30, Z14
 	VFMADD231PS  Z29, Z30, Z15
-	VBROADCASTSS (R10)(DX*1), Z30
+	VBROADCASTSS (R9)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z16
 	VFMADD231PS  Z29, Z30, Z17
-	VBROADCASTSS (R10)(DX*2), Z30
+	VBROADCASTSS (R9)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z18
 	VFMADD231PS  Z29, Z30, Z19
-	ADDQ         BX, CX
-	ADDQ         BX, R10
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32_mr10_loop
+	JNZ          kernAVX512Nx32_mr10_loop
 
-kernAVX512x32_mr10_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32_mr10_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32_mr10_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32_mr10_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -1240,7 +1230,7 @@ kernAVX512x32_mr10_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr10_nobeta:
+kernAVX512Nx32_mr10_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -1293,20 +1283,18 @@ kernAVX512x32_mr10_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr9:
+kernAVX512Nx32_mr9:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	LEAQ   (CX)(R8*2), R10
-	ADDQ   DX, R10
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	LEAQ   (CX)(DI*2), R9
+	ADDQ   DX, R9
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -1326,11 +1314,11 @@ kernAVX512x32_mr9:
 	VXORPS Z16, Z16, Z16
 	VXORPS Z17, Z17, Z17
 	TESTQ  AX, AX
-	JZ     kernAVX512x32_mr9_epilogue
+	JZ     kernAVX512Nx32_mr9_epilogue
 
-kernAVX512x32_mr9_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS      64(SI), Z29
+kernAVX512Nx32_mr9_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -1340,39 +1328,39 @@ kernAVX512x32_mr9_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z10
 	VFMADD231PS  Z29, Z30, Z11
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z12
 	VFMADD231PS  Z29, Z30, Z13
-	VBROADCASTSS (R10), Z30
+	VBROADCASTSS (R9), Z30
 	VFMADD231PS  Z28, Z30, Z14
 	VFMADD231PS  Z29, Z30, Z15
-	VBROADCASTSS (R10)(DX*1), Z30
+	VBROADCASTSS (R9)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z16
 	VFMADD231PS  Z29, Z30, Z17
-	ADDQ         BX, CX
-	ADDQ         BX, R10
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32_mr9_loop
+	JNZ          kernAVX512Nx32_mr9_loop
 
-kernAVX512x32_mr9_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32_mr9_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32_mr9_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32_mr9_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -1438,7 +1426,7 @@ kernAVX512x32_mr9_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr9_nobeta:
+kernAVX512Nx32_mr9_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -1486,20 +1474,18 @@ kernAVX512x32_mr9_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr8:
+kernAVX512Nx32_mr8:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	LEAQ   (CX)(R8*2), R10
-	ADDQ   DX, R10
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	LEAQ   (CX)(DI*2), R9
+	ADDQ   DX, R9
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -1517,11 +1503,11 @@ kernAVX512x32_mr8:
 	VXORPS Z14, Z14, Z14
 	VXORPS Z15, Z15, Z15
 	TESTQ  AX, AX
-	JZ     kernAVX512x32_mr8_epilogue
+	JZ     kernAVX512Nx32_mr8_epilogue
 
-kernAVX512x32_mr8_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS      64(SI), Z29
+kernAVX512Nx32_mr8_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -1531,36 +1517,36 @@ kernAVX512x32_mr8_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z10
 	VFMADD231PS  Z29, Z30, Z11
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z12
 	VFMADD231PS  Z29, Z30, Z13
-	VBROADCASTSS (R10), Z30
+	VBROADCASTSS (R9), Z30
 	VFMADD231PS  Z28, Z30, Z14
 	VFMADD231PS  Z29, Z30, Z15
-	ADDQ         BX, CX
-	ADDQ         BX, R10
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32_mr8_loop
+	JNZ          kernAVX512Nx32_mr8_loop
 
-kernAVX512x32_mr8_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32_mr8_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32_mr8_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32_mr8_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -1619,7 +1605,7 @@ kernAVX512x32_mr8_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr8_nobeta:
+kernAVX512Nx32_mr8_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -1662,18 +1648,16 @@ kernAVX512x32_mr8_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr7:
+kernAVX512Nx32_mr7:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -1689,11 +1673,11 @@ kernAVX512x32_mr7:
 	VXORPS Z12, Z12, Z12
 	VXORPS Z13, Z13, Z13
 	TESTQ  AX, AX
-	JZ     kernAVX512x32_mr7_epilogue
+	JZ     kernAVX512Nx32_mr7_epilogue
 
-kernAVX512x32_mr7_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS      64(SI), Z29
+kernAVX512Nx32_mr7_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -1703,32 +1687,32 @@ kernAVX512x32_mr7_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z10
 	VFMADD231PS  Z29, Z30, Z11
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z12
 	VFMADD231PS  Z29, Z30, Z13
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32_mr7_loop
+	JNZ          kernAVX512Nx32_mr7_loop
 
-kernAVX512x32_mr7_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32_mr7_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32_mr7_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32_mr7_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -1780,7 +1764,7 @@ kernAVX512x32_mr7_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr7_nobeta:
+kernAVX512Nx32_mr7_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -1818,18 +1802,16 @@ kernAVX512x32_mr7_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr6:
+kernAVX512Nx32_mr6:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -1843,11 +1825,11 @@ kernAVX512x32_mr6:
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
 	TESTQ  AX, AX
-	JZ     kernAVX512x32_mr6_epilogue
+	JZ     kernAVX512Nx32_mr6_epilogue
 
-kernAVX512x32_mr6_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS      64(SI), Z29
+kernAVX512Nx32_mr6_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -1857,29 +1839,29 @@ kernAVX512x32_mr6_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z10
 	VFMADD231PS  Z29, Z30, Z11
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32_mr6_loop
+	JNZ          kernAVX512Nx32_mr6_loop
 
-kernAVX512x32_mr6_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32_mr6_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32_mr6_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32_mr6_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -1924,7 +1906,7 @@ kernAVX512x32_mr6_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr6_nobeta:
+kernAVX512Nx32_mr6_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -1957,17 +1939,15 @@ kernAVX512x32_mr6_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr5:
+kernAVX512Nx32_mr5:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -1979,11 +1959,11 @@ kernAVX512x32_mr5:
 	VXORPS Z8, Z8, Z8
 	VXORPS Z9, Z9, Z9
 	TESTQ  AX, AX
-	JZ     kernAVX512x32_mr5_epilogue
+	JZ     kernAVX512Nx32_mr5_epilogue
 
-kernAVX512x32_mr5_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS      64(SI), Z29
+kernAVX512Nx32_mr5_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -1993,26 +1973,26 @@ kernAVX512x32_mr5_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32_mr5_loop
+	JNZ          kernAVX512Nx32_mr5_loop
 
-kernAVX512x32_mr5_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32_mr5_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32_mr5_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32_mr5_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -2050,7 +2030,7 @@ kernAVX512x32_mr5_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr5_nobeta:
+kernAVX512Nx32_mr5_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -2078,17 +2058,15 @@ kernAVX512x32_mr5_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr4:
+kernAVX512Nx32_mr4:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -2098,11 +2076,11 @@ kernAVX512x32_mr4:
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
 	TESTQ  AX, AX
-	JZ     kernAVX512x32_mr4_epilogue
+	JZ     kernAVX512Nx32_mr4_epilogue
 
-kernAVX512x32_mr4_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS      64(SI), Z29
+kernAVX512Nx32_mr4_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -2112,23 +2090,23 @@ kernAVX512x32_mr4_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32_mr4_loop
+	JNZ          kernAVX512Nx32_mr4_loop
 
-kernAVX512x32_mr4_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32_mr4_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32_mr4_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32_mr4_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -2159,7 +2137,7 @@ kernAVX512x32_mr4_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr4_nobeta:
+kernAVX512Nx32_mr4_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -2182,16 +2160,14 @@ kernAVX512x32_mr4_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr3:
+kernAVX512Nx32_mr3:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
+	SHLQ   $0x02, SI
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -2199,11 +2175,11 @@ kernAVX512x32_mr3:
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
 	TESTQ  AX, AX
-	JZ     kernAVX512x32_mr3_epilogue
+	JZ     kernAVX512Nx32_mr3_epilogue
 
-kernAVX512x32_mr3_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS      64(SI), Z29
+kernAVX512Nx32_mr3_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -2213,20 +2189,20 @@ kernAVX512x32_mr3_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32_mr3_loop
+	JNZ          kernAVX512Nx32_mr3_loop
 
-kernAVX512x32_mr3_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32_mr3_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32_mr3_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32_mr3_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -2250,7 +2226,7 @@ kernAVX512x32_mr3_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr3_nobeta:
+kernAVX512Nx32_mr3_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -2268,46 +2244,44 @@ kernAVX512x32_mr3_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr2:
+kernAVX512Nx32_mr2:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
+	SHLQ   $0x02, SI
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	TESTQ  AX, AX
-	JZ     kernAVX512x32_mr2_epilogue
+	JZ     kernAVX512Nx32_mr2_epilogue
 
-kernAVX512x32_mr2_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS      64(SI), Z29
+kernAVX512Nx32_mr2_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
 	VBROADCASTSS (CX)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z2
 	VFMADD231PS  Z29, Z30, Z3
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32_mr2_loop
+	JNZ          kernAVX512Nx32_mr2_loop
 
-kernAVX512x32_mr2_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32_mr2_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32_mr2_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32_mr2_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -2324,7 +2298,7 @@ kernAVX512x32_mr2_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr2_nobeta:
+kernAVX512Nx32_mr2_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -2337,41 +2311,39 @@ kernAVX512x32_mr2_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr1:
+kernAVX512Nx32_mr1:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
+	SHLQ   $0x02, SI
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	TESTQ  AX, AX
-	JZ     kernAVX512x32_mr1_epilogue
+	JZ     kernAVX512Nx32_mr1_epilogue
 
-kernAVX512x32_mr1_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS      64(SI), Z29
+kernAVX512Nx32_mr1_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32_mr1_loop
+	JNZ          kernAVX512Nx32_mr1_loop
 
-kernAVX512x32_mr1_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32_mr1_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), CX
+	MOVL         beta+68(FP), CX
 	SHLL         $0x01, CX
-	JZ           kernAVX512x32_mr1_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32_mr1_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -2381,7 +2353,7 @@ kernAVX512x32_mr1_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32_mr1_nobeta:
+kernAVX512Nx32_mr1_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -2389,57 +2361,55 @@ kernAVX512x32_mr1_nobeta:
 	VZEROUPPER
 	RET
 
-// func kernAVX512x32m(mr int, kc int, a *float32, rs int, ks int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+// func kernAVX512Nx32m(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·kernAVX512x32m(SB), NOSPLIT, $0-88
+TEXT ·kernAVX512Nx32m(SB), NOSPLIT, $0-80
 	MOVQ mr+0(FP), AX
 	CMPQ AX, $0x0e
-	JEQ  kernAVX512x32m_mr14
+	JEQ  kernAVX512Nx32m_mr14
 	CMPQ AX, $0x0d
-	JEQ  kernAVX512x32m_mr13
+	JEQ  kernAVX512Nx32m_mr13
 	CMPQ AX, $0x0c
-	JEQ  kernAVX512x32m_mr12
+	JEQ  kernAVX512Nx32m_mr12
 	CMPQ AX, $0x0b
-	JEQ  kernAVX512x32m_mr11
+	JEQ  kernAVX512Nx32m_mr11
 	CMPQ AX, $0x0a
-	JEQ  kernAVX512x32m_mr10
+	JEQ  kernAVX512Nx32m_mr10
 	CMPQ AX, $0x09
-	JEQ  kernAVX512x32m_mr9
+	JEQ  kernAVX512Nx32m_mr9
 	CMPQ AX, $0x08
-	JEQ  kernAVX512x32m_mr8
+	JEQ  kernAVX512Nx32m_mr8
 	CMPQ AX, $0x07
-	JEQ  kernAVX512x32m_mr7
+	JEQ  kernAVX512Nx32m_mr7
 	CMPQ AX, $0x06
-	JEQ  kernAVX512x32m_mr6
+	JEQ  kernAVX512Nx32m_mr6
 	CMPQ AX, $0x05
-	JEQ  kernAVX512x32m_mr5
+	JEQ  kernAVX512Nx32m_mr5
 	CMPQ AX, $0x04
-	JEQ  kernAVX512x32m_mr4
+	JEQ  kernAVX512Nx32m_mr4
 	CMPQ AX, $0x03
-	JEQ  kernAVX512x32m_mr3
+	JEQ  kernAVX512Nx32m_mr3
 	CMPQ AX, $0x02
-	JEQ  kernAVX512x32m_mr2
+	JEQ  kernAVX512Nx32m_mr2
 	CMPQ AX, $0x01
-	JEQ  kernAVX512x32m_mr1
+	JEQ  kernAVX512Nx32m_mr1
 	RET
 
-kernAVX512x32m_mr14:
+kernAVX512Nx32m_mr14:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	LEAQ   (CX)(R8*2), R10
-	ADDQ   DX, R10
-	MOVQ   nlast+80(FP), R11
-	LEAQ   tailmask16<>+0(SB), R12
-	KMOVW  (R12)(R11*2), K1
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	LEAQ   (CX)(DI*2), R9
+	ADDQ   DX, R9
+	MOVQ   nlast+72(FP), R10
+	LEAQ   tailmask16<>+0(SB), R11
+	KMOVW  (R11)(R10*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -2469,11 +2439,11 @@ kernAVX512x32m_mr14:
 	VXORPS Z26, Z26, Z26
 	VXORPS Z27, Z27, Z27
 	TESTQ  AX, AX
-	JZ     kernAVX512x32m_mr14_epilogue
+	JZ     kernAVX512Nx32m_mr14_epilogue
 
-kernAVX512x32m_mr14_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS.Z    64(SI), K1, Z29
+kernAVX512Nx32m_mr14_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -2483,54 +2453,54 @@ kernAVX512x32m_mr14_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z10
 	VFMADD231PS  Z29, Z30, Z11
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z12
 	VFMADD231PS  Z29, Z30, Z13
-	VBROADCASTSS (R10), Z30
+	VBROADCASTSS (R9), Z30
 	VFMADD231PS  Z28, Z30, Z14
 	VFMADD231PS  Z29, Z30, Z15
-	VBROADCASTSS (R10)(DX*1), Z30
+	VBROADCASTSS (R9)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z16
 	VFMADD231PS  Z29, Z30, Z17
-	VBROADCASTSS (R10)(DX*2), Z30
+	VBROADCASTSS (R9)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z18
 	VFMADD231PS  Z29, Z30, Z19
-	VBROADCASTSS (R10)(R8*1), Z30
+	VBROADCASTSS (R9)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z20
 	VFMADD231PS  Z29, Z30, Z21
-	VBROADCASTSS (R10)(DX*4), Z30
+	VBROADCASTSS (R9)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z22
 	VFMADD231PS  Z29, Z30, Z23
-	VBROADCASTSS (R10)(R9*1), Z30
+	VBROADCASTSS (R9)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z24
 	VFMADD231PS  Z29, Z30, Z25
-	VBROADCASTSS (R10)(R8*2), Z30
+	VBROADCASTSS (R9)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z26
 	VFMADD231PS  Z29, Z30, Z27
-	ADDQ         BX, CX
-	ADDQ         BX, R10
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32m_mr14_loop
+	JNZ          kernAVX512Nx32m_mr14_loop
 
-kernAVX512x32m_mr14_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32m_mr14_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32m_mr14_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32m_mr14_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -2645,7 +2615,7 @@ kernAVX512x32m_mr14_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr14_nobeta:
+kernAVX512Nx32m_mr14_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -2718,23 +2688,21 @@ kernAVX512x32m_mr14_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr13:
+kernAVX512Nx32m_mr13:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	LEAQ   (CX)(R8*2), R10
-	ADDQ   DX, R10
-	MOVQ   nlast+80(FP), R11
-	LEAQ   tailmask16<>+0(SB), R12
-	KMOVW  (R12)(R11*2), K1
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	LEAQ   (CX)(DI*2), R9
+	ADDQ   DX, R9
+	MOVQ   nlast+72(FP), R10
+	LEAQ   tailmask16<>+0(SB), R11
+	KMOVW  (R11)(R10*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -2762,11 +2730,11 @@ kernAVX512x32m_mr13:
 	VXORPS Z24, Z24, Z24
 	VXORPS Z25, Z25, Z25
 	TESTQ  AX, AX
-	JZ     kernAVX512x32m_mr13_epilogue
+	JZ     kernAVX512Nx32m_mr13_epilogue
 
-kernAVX512x32m_mr13_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS.Z    64(SI), K1, Z29
+kernAVX512Nx32m_mr13_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -2776,51 +2744,51 @@ kernAVX512x32m_mr13_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z10
 	VFMADD231PS  Z29, Z30, Z11
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z12
 	VFMADD231PS  Z29, Z30, Z13
-	VBROADCASTSS (R10), Z30
+	VBROADCASTSS (R9), Z30
 	VFMADD231PS  Z28, Z30, Z14
 	VFMADD231PS  Z29, Z30, Z15
-	VBROADCASTSS (R10)(DX*1), Z30
+	VBROADCASTSS (R9)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z16
 	VFMADD231PS  Z29, Z30, Z17
-	VBROADCASTSS (R10)(DX*2), Z30
+	VBROADCASTSS (R9)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z18
 	VFMADD231PS  Z29, Z30, Z19
-	VBROADCASTSS (R10)(R8*1), Z30
+	VBROADCASTSS (R9)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z20
 	VFMADD231PS  Z29, Z30, Z21
-	VBROADCASTSS (R10)(DX*4), Z30
+	VBROADCASTSS (R9)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z22
 	VFMADD231PS  Z29, Z30, Z23
-	VBROADCASTSS (R10)(R9*1), Z30
+	VBROADCASTSS (R9)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z24
 	VFMADD231PS  Z29, Z30, Z25
-	ADDQ         BX, CX
-	ADDQ         BX, R10
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32m_mr13_loop
+	JNZ          kernAVX512Nx32m_mr13_loop
 
-kernAVX512x32m_mr13_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32m_mr13_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32m_mr13_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32m_mr13_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -2927,7 +2895,7 @@ kernAVX512x32m_mr13_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr13_nobeta:
+kernAVX512Nx32m_mr13_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -2995,23 +2963,21 @@ kernAVX512x32m_mr13_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr12:
+kernAVX512Nx32m_mr12:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	LEAQ   (CX)(R8*2), R10
-	ADDQ   DX, R10
-	MOVQ   nlast+80(FP), R11
-	LEAQ   tailmask16<>+0(SB), R12
-	KMOVW  (R12)(R11*2), K1
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	LEAQ   (CX)(DI*2), R9
+	ADDQ   DX, R9
+	MOVQ   nlast+72(FP), R10
+	LEAQ   tailmask16<>+0(SB), R11
+	KMOVW  (R11)(R10*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -3037,11 +3003,11 @@ kernAVX512x32m_mr12:
 	VXORPS Z22, Z22, Z22
 	VXORPS Z23, Z23, Z23
 	TESTQ  AX, AX
-	JZ     kernAVX512x32m_mr12_epilogue
+	JZ     kernAVX512Nx32m_mr12_epilogue
 
-kernAVX512x32m_mr12_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS.Z    64(SI), K1, Z29
+kernAVX512Nx32m_mr12_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -3051,48 +3017,48 @@ kernAVX512x32m_mr12_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z10
 	VFMADD231PS  Z29, Z30, Z11
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z12
 	VFMADD231PS  Z29, Z30, Z13
-	VBROADCASTSS (R10), Z30
+	VBROADCASTSS (R9), Z30
 	VFMADD231PS  Z28, Z30, Z14
 	VFMADD231PS  Z29, Z30, Z15
-	VBROADCASTSS (R10)(DX*1), Z30
+	VBROADCASTSS (R9)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z16
 	VFMADD231PS  Z29, Z30, Z17
-	VBROADCASTSS (R10)(DX*2), Z30
+	VBROADCASTSS (R9)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z18
 	VFMADD231PS  Z29, Z30, Z19
-	VBROADCASTSS (R10)(R8*1), Z30
+	VBROADCASTSS (R9)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z20
 	VFMADD231PS  Z29, Z30, Z21
-	VBROADCASTSS (R10)(DX*4), Z30
+	VBROADCASTSS (R9)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z22
 	VFMADD231PS  Z29, Z30, Z23
-	ADDQ         BX, CX
-	ADDQ         BX, R10
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32m_mr12_loop
+	JNZ          kernAVX512Nx32m_mr12_loop
 
-kernAVX512x32m_mr12_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32m_mr12_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32m_mr12_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32m_mr12_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -3191,7 +3157,7 @@ kernAVX512x32m_mr12_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr12_nobeta:
+kernAVX512Nx32m_mr12_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -3254,23 +3220,21 @@ kernAVX512x32m_mr12_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr11:
+kernAVX512Nx32m_mr11:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	LEAQ   (CX)(R8*2), R10
-	ADDQ   DX, R10
-	MOVQ   nlast+80(FP), R11
-	LEAQ   tailmask16<>+0(SB), R12
-	KMOVW  (R12)(R11*2), K1
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	LEAQ   (CX)(DI*2), R9
+	ADDQ   DX, R9
+	MOVQ   nlast+72(FP), R10
+	LEAQ   tailmask16<>+0(SB), R11
+	KMOVW  (R11)(R10*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -3294,11 +3258,11 @@ kernAVX512x32m_mr11:
 	VXORPS Z20, Z20, Z20
 	VXORPS Z21, Z21, Z21
 	TESTQ  AX, AX
-	JZ     kernAVX512x32m_mr11_epilogue
+	JZ     kernAVX512Nx32m_mr11_epilogue
 
-kernAVX512x32m_mr11_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS.Z    64(SI), K1, Z29
+kernAVX512Nx32m_mr11_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -3308,45 +3272,45 @@ kernAVX512x32m_mr11_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z10
 	VFMADD231PS  Z29, Z30, Z11
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z12
 	VFMADD231PS  Z29, Z30, Z13
-	VBROADCASTSS (R10), Z30
+	VBROADCASTSS (R9), Z30
 	VFMADD231PS  Z28, Z30, Z14
 	VFMADD231PS  Z29, Z30, Z15
-	VBROADCASTSS (R10)(DX*1), Z30
+	VBROADCASTSS (R9)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z16
 	VFMADD231PS  Z29, Z30, Z17
-	VBROADCASTSS (R10)(DX*2), Z30
+	VBROADCASTSS (R9)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z18
 	VFMADD231PS  Z29, Z30, Z19
-	VBROADCASTSS (R10)(R8*1), Z30
+	VBROADCASTSS (R9)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z20
 	VFMADD231PS  Z29, Z30, Z21
-	ADDQ         BX, CX
-	ADDQ         BX, R10
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32m_mr11_loop
+	JNZ          kernAVX512Nx32m_mr11_loop
 
-kernAVX512x32m_mr11_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32m_mr11_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32m_mr11_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32m_mr11_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -3437,7 +3401,7 @@ kernAVX512x32m_mr11_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr11_nobeta:
+kernAVX512Nx32m_mr11_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -3495,23 +3459,21 @@ kernAVX512x32m_mr11_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr10:
+kernAVX512Nx32m_mr10:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	LEAQ   (CX)(R8*2), R10
-	ADDQ   DX, R10
-	MOVQ   nlast+80(FP), R11
-	LEAQ   tailmask16<>+0(SB), R12
-	KMOVW  (R12)(R11*2), K1
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	LEAQ   (CX)(DI*2), R9
+	ADDQ   DX, R9
+	MOVQ   nlast+72(FP), R10
+	LEAQ   tailmask16<>+0(SB), R11
+	KMOVW  (R11)(R10*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -3533,11 +3495,11 @@ kernAVX512x32m_mr10:
 	VXORPS Z18, Z18, Z18
 	VXORPS Z19, Z19, Z19
 	TESTQ  AX, AX
-	JZ     kernAVX512x32m_mr10_epilogue
+	JZ     kernAVX512Nx32m_mr10_epilogue
 
-kernAVX512x32m_mr10_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS.Z    64(SI), K1, Z29
+kernAVX512Nx32m_mr10_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -3547,42 +3509,42 @@ kernAVX512x32m_mr10_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z10
 	VFMADD231PS  Z29, Z30, Z11
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z12
 	VFMADD231PS  Z29, Z30, Z13
-	VBROADCASTSS (R10), Z30
+	VBROADCASTSS (R9), Z30
 	VFMADD231PS  Z28, Z30, Z14
 	VFMADD231PS  Z29, Z30, Z15
-	VBROADCASTSS (R10)(DX*1), Z30
+	VBROADCASTSS (R9)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z16
 	VFMADD231PS  Z29, Z30, Z17
-	VBROADCASTSS (R10)(DX*2), Z30
+	VBROADCASTSS (R9)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z18
 	VFMADD231PS  Z29, Z30, Z19
-	ADDQ         BX, CX
-	ADDQ         BX, R10
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32m_mr10_loop
+	JNZ          kernAVX512Nx32m_mr10_loop
 
-kernAVX512x32m_mr10_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32m_mr10_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32m_mr10_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32m_mr10_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -3665,7 +3627,7 @@ kernAVX512x32m_mr10_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr10_nobeta:
+kernAVX512Nx32m_mr10_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -3718,23 +3680,21 @@ kernAVX512x32m_mr10_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr9:
+kernAVX512Nx32m_mr9:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	LEAQ   (CX)(R8*2), R10
-	ADDQ   DX, R10
-	MOVQ   nlast+80(FP), R11
-	LEAQ   tailmask16<>+0(SB), R12
-	KMOVW  (R12)(R11*2), K1
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	LEAQ   (CX)(DI*2), R9
+	ADDQ   DX, R9
+	MOVQ   nlast+72(FP), R10
+	LEAQ   tailmask16<>+0(SB), R11
+	KMOVW  (R11)(R10*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -3754,11 +3714,11 @@ kernAVX512x32m_mr9:
 	VXORPS Z16, Z16, Z16
 	VXORPS Z17, Z17, Z17
 	TESTQ  AX, AX
-	JZ     kernAVX512x32m_mr9_epilogue
+	JZ     kernAVX512Nx32m_mr9_epilogue
 
-kernAVX512x32m_mr9_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS.Z    64(SI), K1, Z29
+kernAVX512Nx32m_mr9_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -3768,39 +3728,39 @@ kernAVX512x32m_mr9_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z10
 	VFMADD231PS  Z29, Z30, Z11
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z12
 	VFMADD231PS  Z29, Z30, Z13
-	VBROADCASTSS (R10), Z30
+	VBROADCASTSS (R9), Z30
 	VFMADD231PS  Z28, Z30, Z14
 	VFMADD231PS  Z29, Z30, Z15
-	VBROADCASTSS (R10)(DX*1), Z30
+	VBROADCASTSS (R9)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z16
 	VFMADD231PS  Z29, Z30, Z17
-	ADDQ         BX, CX
-	ADDQ         BX, R10
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32m_mr9_loop
+	JNZ          kernAVX512Nx32m_mr9_loop
 
-kernAVX512x32m_mr9_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32m_mr9_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32m_mr9_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32m_mr9_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -3875,7 +3835,7 @@ kernAVX512x32m_mr9_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr9_nobeta:
+kernAVX512Nx32m_mr9_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -3923,23 +3883,21 @@ kernAVX512x32m_mr9_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr8:
+kernAVX512Nx32m_mr8:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	LEAQ   (CX)(R8*2), R10
-	ADDQ   DX, R10
-	MOVQ   nlast+80(FP), R11
-	LEAQ   tailmask16<>+0(SB), R12
-	KMOVW  (R12)(R11*2), K1
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	LEAQ   (CX)(DI*2), R9
+	ADDQ   DX, R9
+	MOVQ   nlast+72(FP), R10
+	LEAQ   tailmask16<>+0(SB), R11
+	KMOVW  (R11)(R10*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -3957,11 +3915,11 @@ kernAVX512x32m_mr8:
 	VXORPS Z14, Z14, Z14
 	VXORPS Z15, Z15, Z15
 	TESTQ  AX, AX
-	JZ     kernAVX512x32m_mr8_epilogue
+	JZ     kernAVX512Nx32m_mr8_epilogue
 
-kernAVX512x32m_mr8_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS.Z    64(SI), K1, Z29
+kernAVX512Nx32m_mr8_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -3971,36 +3929,36 @@ kernAVX512x32m_mr8_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z10
 	VFMADD231PS  Z29, Z30, Z11
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z12
 	VFMADD231PS  Z29, Z30, Z13
-	VBROADCASTSS (R10), Z30
+	VBROADCASTSS (R9), Z30
 	VFMADD231PS  Z28, Z30, Z14
 	VFMADD231PS  Z29, Z30, Z15
-	ADDQ         BX, CX
-	ADDQ         BX, R10
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32m_mr8_loop
+	JNZ          kernAVX512Nx32m_mr8_loop
 
-kernAVX512x32m_mr8_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32m_mr8_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32m_mr8_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32m_mr8_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -4067,7 +4025,7 @@ kernAVX512x32m_mr8_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr8_nobeta:
+kernAVX512Nx32m_mr8_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -4110,21 +4068,19 @@ kernAVX512x32m_mr8_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr7:
+kernAVX512Nx32m_mr7:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	MOVQ   nlast+80(FP), R10
-	LEAQ   tailmask16<>+0(SB), R11
-	KMOVW  (R11)(R10*2), K1
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	MOVQ   nlast+72(FP), R9
+	LEAQ   tailmask16<>+0(SB), R10
+	KMOVW  (R10)(R9*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -4140,11 +4096,11 @@ kernAVX512x32m_mr7:
 	VXORPS Z12, Z12, Z12
 	VXORPS Z13, Z13, Z13
 	TESTQ  AX, AX
-	JZ     kernAVX512x32m_mr7_epilogue
+	JZ     kernAVX512Nx32m_mr7_epilogue
 
-kernAVX512x32m_mr7_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS.Z    64(SI), K1, Z29
+kernAVX512Nx32m_mr7_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -4154,32 +4110,32 @@ kernAVX512x32m_mr7_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z10
 	VFMADD231PS  Z29, Z30, Z11
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z12
 	VFMADD231PS  Z29, Z30, Z13
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32m_mr7_loop
+	JNZ          kernAVX512Nx32m_mr7_loop
 
-kernAVX512x32m_mr7_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32m_mr7_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32m_mr7_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32m_mr7_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -4238,7 +4194,7 @@ kernAVX512x32m_mr7_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr7_nobeta:
+kernAVX512Nx32m_mr7_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -4276,21 +4232,19 @@ kernAVX512x32m_mr7_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr6:
+kernAVX512Nx32m_mr6:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	MOVQ   nlast+80(FP), R10
-	LEAQ   tailmask16<>+0(SB), R11
-	KMOVW  (R11)(R10*2), K1
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	MOVQ   nlast+72(FP), R9
+	LEAQ   tailmask16<>+0(SB), R10
+	KMOVW  (R10)(R9*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -4304,11 +4258,11 @@ kernAVX512x32m_mr6:
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
 	TESTQ  AX, AX
-	JZ     kernAVX512x32m_mr6_epilogue
+	JZ     kernAVX512Nx32m_mr6_epilogue
 
-kernAVX512x32m_mr6_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS.Z    64(SI), K1, Z29
+kernAVX512Nx32m_mr6_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -4318,29 +4272,29 @@ kernAVX512x32m_mr6_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z10
 	VFMADD231PS  Z29, Z30, Z11
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32m_mr6_loop
+	JNZ          kernAVX512Nx32m_mr6_loop
 
-kernAVX512x32m_mr6_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32m_mr6_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32m_mr6_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32m_mr6_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -4391,7 +4345,7 @@ kernAVX512x32m_mr6_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr6_nobeta:
+kernAVX512Nx32m_mr6_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -4424,20 +4378,18 @@ kernAVX512x32m_mr6_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr5:
+kernAVX512Nx32m_mr5:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	MOVQ   nlast+80(FP), R9
-	LEAQ   tailmask16<>+0(SB), R10
-	KMOVW  (R10)(R9*2), K1
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	MOVQ   nlast+72(FP), R8
+	LEAQ   tailmask16<>+0(SB), R9
+	KMOVW  (R9)(R8*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -4449,11 +4401,11 @@ kernAVX512x32m_mr5:
 	VXORPS Z8, Z8, Z8
 	VXORPS Z9, Z9, Z9
 	TESTQ  AX, AX
-	JZ     kernAVX512x32m_mr5_epilogue
+	JZ     kernAVX512Nx32m_mr5_epilogue
 
-kernAVX512x32m_mr5_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS.Z    64(SI), K1, Z29
+kernAVX512Nx32m_mr5_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -4463,26 +4415,26 @@ kernAVX512x32m_mr5_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32m_mr5_loop
+	JNZ          kernAVX512Nx32m_mr5_loop
 
-kernAVX512x32m_mr5_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32m_mr5_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32m_mr5_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32m_mr5_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -4525,7 +4477,7 @@ kernAVX512x32m_mr5_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr5_nobeta:
+kernAVX512Nx32m_mr5_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -4553,20 +4505,18 @@ kernAVX512x32m_mr5_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr4:
+kernAVX512Nx32m_mr4:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	MOVQ   nlast+80(FP), R9
-	LEAQ   tailmask16<>+0(SB), R10
-	KMOVW  (R10)(R9*2), K1
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	MOVQ   nlast+72(FP), R8
+	LEAQ   tailmask16<>+0(SB), R9
+	KMOVW  (R9)(R8*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -4576,11 +4526,11 @@ kernAVX512x32m_mr4:
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
 	TESTQ  AX, AX
-	JZ     kernAVX512x32m_mr4_epilogue
+	JZ     kernAVX512Nx32m_mr4_epilogue
 
-kernAVX512x32m_mr4_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS.Z    64(SI), K1, Z29
+kernAVX512Nx32m_mr4_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -4590,23 +4540,23 @@ kernAVX512x32m_mr4_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32m_mr4_loop
+	JNZ          kernAVX512Nx32m_mr4_loop
 
-kernAVX512x32m_mr4_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32m_mr4_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32m_mr4_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32m_mr4_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -4641,7 +4591,7 @@ kernAVX512x32m_mr4_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr4_nobeta:
+kernAVX512Nx32m_mr4_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -4664,19 +4614,17 @@ kernAVX512x32m_mr4_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr3:
+kernAVX512Nx32m_mr3:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	MOVQ   nlast+80(FP), R8
-	LEAQ   tailmask16<>+0(SB), R9
-	KMOVW  (R9)(R8*2), K1
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -4684,11 +4632,11 @@ kernAVX512x32m_mr3:
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
 	TESTQ  AX, AX
-	JZ     kernAVX512x32m_mr3_epilogue
+	JZ     kernAVX512Nx32m_mr3_epilogue
 
-kernAVX512x32m_mr3_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS.Z    64(SI), K1, Z29
+kernAVX512Nx32m_mr3_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -4698,20 +4646,20 @@ kernAVX512x32m_mr3_loop:
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32m_mr3_loop
+	JNZ          kernAVX512Nx32m_mr3_loop
 
-kernAVX512x32m_mr3_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32m_mr3_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32m_mr3_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32m_mr3_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -4738,7 +4686,7 @@ kernAVX512x32m_mr3_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr3_nobeta:
+kernAVX512Nx32m_mr3_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -4756,49 +4704,47 @@ kernAVX512x32m_mr3_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr2:
+kernAVX512Nx32m_mr2:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	MOVQ   nlast+80(FP), R8
-	LEAQ   tailmask16<>+0(SB), R9
-	KMOVW  (R9)(R8*2), K1
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	TESTQ  AX, AX
-	JZ     kernAVX512x32m_mr2_epilogue
+	JZ     kernAVX512Nx32m_mr2_epilogue
 
-kernAVX512x32m_mr2_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS.Z    64(SI), K1, Z29
+kernAVX512Nx32m_mr2_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
 	VBROADCASTSS (CX)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z2
 	VFMADD231PS  Z29, Z30, Z3
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32m_mr2_loop
+	JNZ          kernAVX512Nx32m_mr2_loop
 
-kernAVX512x32m_mr2_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32m_mr2_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x32m_mr2_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32m_mr2_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -4817,7 +4763,7 @@ kernAVX512x32m_mr2_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr2_nobeta:
+kernAVX512Nx32m_mr2_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -4830,44 +4776,42 @@ kernAVX512x32m_mr2_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr1:
+kernAVX512Nx32m_mr1:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	MOVQ   nlast+80(FP), DX
-	LEAQ   tailmask16<>+0(SB), R8
-	KMOVW  (R8)(DX*2), K1
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DX
+	LEAQ   tailmask16<>+0(SB), DI
+	KMOVW  (DI)(DX*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	TESTQ  AX, AX
-	JZ     kernAVX512x32m_mr1_epilogue
+	JZ     kernAVX512Nx32m_mr1_epilogue
 
-kernAVX512x32m_mr1_loop:
-	VMOVUPS      (SI), Z28
-	VMOVUPS.Z    64(SI), K1, Z29
+kernAVX512Nx32m_mr1_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x32m_mr1_loop
+	JNZ          kernAVX512Nx32m_mr1_loop
 
-kernAVX512x32m_mr1_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx32m_mr1_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), CX
+	MOVL         beta+68(FP), CX
 	SHLL         $0x01, CX
-	JZ           kernAVX512x32m_mr1_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx32m_mr1_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -4878,7 +4822,7 @@ kernAVX512x32m_mr1_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x32m_mr1_nobeta:
+kernAVX512Nx32m_mr1_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMULPS  Z28, Z1, Z1
@@ -4886,57 +4830,55 @@ kernAVX512x32m_mr1_nobeta:
 	VZEROUPPER
 	RET
 
-// func kernAVX512x16m(mr int, kc int, a *float32, rs int, ks int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+// func kernAVX512Nx16m(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·kernAVX512x16m(SB), NOSPLIT, $0-88
+TEXT ·kernAVX512Nx16m(SB), NOSPLIT, $0-80
 	MOVQ mr+0(FP), AX
 	CMPQ AX, $0x0e
-	JEQ  kernAVX512x16m_mr14
+	JEQ  kernAVX512Nx16m_mr14
 	CMPQ AX, $0x0d
-	JEQ  kernAVX512x16m_mr13
+	JEQ  kernAVX512Nx16m_mr13
 	CMPQ AX, $0x0c
-	JEQ  kernAVX512x16m_mr12
+	JEQ  kernAVX512Nx16m_mr12
 	CMPQ AX, $0x0b
-	JEQ  kernAVX512x16m_mr11
+	JEQ  kernAVX512Nx16m_mr11
 	CMPQ AX, $0x0a
-	JEQ  kernAVX512x16m_mr10
+	JEQ  kernAVX512Nx16m_mr10
 	CMPQ AX, $0x09
-	JEQ  kernAVX512x16m_mr9
+	JEQ  kernAVX512Nx16m_mr9
 	CMPQ AX, $0x08
-	JEQ  kernAVX512x16m_mr8
+	JEQ  kernAVX512Nx16m_mr8
 	CMPQ AX, $0x07
-	JEQ  kernAVX512x16m_mr7
+	JEQ  kernAVX512Nx16m_mr7
 	CMPQ AX, $0x06
-	JEQ  kernAVX512x16m_mr6
+	JEQ  kernAVX512Nx16m_mr6
 	CMPQ AX, $0x05
-	JEQ  kernAVX512x16m_mr5
+	JEQ  kernAVX512Nx16m_mr5
 	CMPQ AX, $0x04
-	JEQ  kernAVX512x16m_mr4
+	JEQ  kernAVX512Nx16m_mr4
 	CMPQ AX, $0x03
-	JEQ  kernAVX512x16m_mr3
+	JEQ  kernAVX512Nx16m_mr3
 	CMPQ AX, $0x02
-	JEQ  kernAVX512x16m_mr2
+	JEQ  kernAVX512Nx16m_mr2
 	CMPQ AX, $0x01
-	JEQ  kernAVX512x16m_mr1
+	JEQ  kernAVX512Nx16m_mr1
 	RET
 
-kernAVX512x16m_mr14:
+kernAVX512Nx16m_mr14:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	LEAQ   (CX)(R8*2), R10
-	ADDQ   DX, R10
-	MOVQ   nlast+80(FP), R11
-	LEAQ   tailmask16<>+0(SB), R12
-	KMOVW  (R12)(R11*2), K1
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	LEAQ   (CX)(DI*2), R9
+	ADDQ   DX, R9
+	MOVQ   nlast+72(FP), R10
+	LEAQ   tailmask16<>+0(SB), R11
+	KMOVW  (R11)(R10*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -4952,53 +4894,53 @@ kernAVX512x16m_mr14:
 	VXORPS Z12, Z12, Z12
 	VXORPS Z13, Z13, Z13
 	TESTQ  AX, AX
-	JZ     kernAVX512x16m_mr14_epilogue
+	JZ     kernAVX512Nx16m_mr14_epilogue
 
-kernAVX512x16m_mr14_loop:
-	VMOVUPS.Z    (SI), K1, Z28
+kernAVX512Nx16m_mr14_loop:
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VBROADCASTSS (CX)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z1
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z2
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z3
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z4
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z5
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z6
-	VBROADCASTSS (R10), Z30
+	VBROADCASTSS (R9), Z30
 	VFMADD231PS  Z28, Z30, Z7
-	VBROADCASTSS (R10)(DX*1), Z30
+	VBROADCASTSS (R9)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z8
-	VBROADCASTSS (R10)(DX*2), Z30
+	VBROADCASTSS (R9)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z9
-	VBROADCASTSS (R10)(R8*1), Z30
+	VBROADCASTSS (R9)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z10
-	VBROADCASTSS (R10)(DX*4), Z30
+	VBROADCASTSS (R9)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z11
-	VBROADCASTSS (R10)(R9*1), Z30
+	VBROADCASTSS (R9)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z12
-	VBROADCASTSS (R10)(R8*2), Z30
+	VBROADCASTSS (R9)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z13
-	ADDQ         BX, CX
-	ADDQ         BX, R10
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x16m_mr14_loop
+	JNZ          kernAVX512Nx16m_mr14_loop
 
-kernAVX512x16m_mr14_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx16m_mr14_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x16m_mr14_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx16m_mr14_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VMOVUPS.Z    (AX), K1, Z30
 	VFMADD231PS  Z30, Z29, Z0
@@ -5071,7 +5013,7 @@ kernAVX512x16m_mr14_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr14_nobeta:
+kernAVX512Nx16m_mr14_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
@@ -5116,23 +5058,21 @@ kernAVX512x16m_mr14_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr13:
+kernAVX512Nx16m_mr13:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	LEAQ   (CX)(R8*2), R10
-	ADDQ   DX, R10
-	MOVQ   nlast+80(FP), R11
-	LEAQ   tailmask16<>+0(SB), R12
-	KMOVW  (R12)(R11*2), K1
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	LEAQ   (CX)(DI*2), R9
+	ADDQ   DX, R9
+	MOVQ   nlast+72(FP), R10
+	LEAQ   tailmask16<>+0(SB), R11
+	KMOVW  (R11)(R10*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -5147,51 +5087,51 @@ kernAVX512x16m_mr13:
 	VXORPS Z11, Z11, Z11
 	VXORPS Z12, Z12, Z12
 	TESTQ  AX, AX
-	JZ     kernAVX512x16m_mr13_epilogue
+	JZ     kernAVX512Nx16m_mr13_epilogue
 
-kernAVX512x16m_mr13_loop:
-	VMOVUPS.Z    (SI), K1, Z28
+kernAVX512Nx16m_mr13_loop:
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VBROADCASTSS (CX)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z1
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z2
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z3
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z4
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z5
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z6
-	VBROADCASTSS (R10), Z30
+	VBROADCASTSS (R9), Z30
 	VFMADD231PS  Z28, Z30, Z7
-	VBROADCASTSS (R10)(DX*1), Z30
+	VBROADCASTSS (R9)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z8
-	VBROADCASTSS (R10)(DX*2), Z30
+	VBROADCASTSS (R9)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z9
-	VBROADCASTSS (R10)(R8*1), Z30
+	VBROADCASTSS (R9)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z10
-	VBROADCASTSS (R10)(DX*4), Z30
+	VBROADCASTSS (R9)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z11
-	VBROADCASTSS (R10)(R9*1), Z30
+	VBROADCASTSS (R9)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z12
-	ADDQ         BX, CX
-	ADDQ         BX, R10
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x16m_mr13_loop
+	JNZ          kernAVX512Nx16m_mr13_loop
 
-kernAVX512x16m_mr13_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx16m_mr13_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x16m_mr13_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx16m_mr13_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VMOVUPS.Z    (AX), K1, Z30
 	VFMADD231PS  Z30, Z29, Z0
@@ -5259,7 +5199,7 @@ kernAVX512x16m_mr13_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr13_nobeta:
+kernAVX512Nx16m_mr13_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
@@ -5301,23 +5241,21 @@ kernAVX512x16m_mr13_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr12:
+kernAVX512Nx16m_mr12:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	LEAQ   (CX)(R8*2), R10
-	ADDQ   DX, R10
-	MOVQ   nlast+80(FP), R11
-	LEAQ   tailmask16<>+0(SB), R12
-	KMOVW  (R12)(R11*2), K1
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	LEAQ   (CX)(DI*2), R9
+	ADDQ   DX, R9
+	MOVQ   nlast+72(FP), R10
+	LEAQ   tailmask16<>+0(SB), R11
+	KMOVW  (R11)(R10*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -5331,49 +5269,49 @@ kernAVX512x16m_mr12:
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
 	TESTQ  AX, AX
-	JZ     kernAVX512x16m_mr12_epilogue
+	JZ     kernAVX512Nx16m_mr12_epilogue
 
-kernAVX512x16m_mr12_loop:
-	VMOVUPS.Z    (SI), K1, Z28
+kernAVX512Nx16m_mr12_loop:
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VBROADCASTSS (CX)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z1
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z2
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z3
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z4
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z5
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z6
-	VBROADCASTSS (R10), Z30
+	VBROADCASTSS (R9), Z30
 	VFMADD231PS  Z28, Z30, Z7
-	VBROADCASTSS (R10)(DX*1), Z30
+	VBROADCASTSS (R9)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z8
-	VBROADCASTSS (R10)(DX*2), Z30
+	VBROADCASTSS (R9)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z9
-	VBROADCASTSS (R10)(R8*1), Z30
+	VBROADCASTSS (R9)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z10
-	VBROADCASTSS (R10)(DX*4), Z30
+	VBROADCASTSS (R9)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z11
-	ADDQ         BX, CX
-	ADDQ         BX, R10
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x16m_mr12_loop
+	JNZ          kernAVX512Nx16m_mr12_loop
 
-kernAVX512x16m_mr12_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx16m_mr12_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x16m_mr12_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx16m_mr12_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VMOVUPS.Z    (AX), K1, Z30
 	VFMADD231PS  Z30, Z29, Z0
@@ -5436,7 +5374,7 @@ kernAVX512x16m_mr12_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr12_nobeta:
+kernAVX512Nx16m_mr12_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
@@ -5475,23 +5413,21 @@ kernAVX512x16m_mr12_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr11:
+kernAVX512Nx16m_mr11:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	LEAQ   (CX)(R8*2), R10
-	ADDQ   DX, R10
-	MOVQ   nlast+80(FP), R11
-	LEAQ   tailmask16<>+0(SB), R12
-	KMOVW  (R12)(R11*2), K1
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	LEAQ   (CX)(DI*2), R9
+	ADDQ   DX, R9
+	MOVQ   nlast+72(FP), R10
+	LEAQ   tailmask16<>+0(SB), R11
+	KMOVW  (R11)(R10*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -5504,47 +5440,47 @@ kernAVX512x16m_mr11:
 	VXORPS Z9, Z9, Z9
 	VXORPS Z10, Z10, Z10
 	TESTQ  AX, AX
-	JZ     kernAVX512x16m_mr11_epilogue
+	JZ     kernAVX512Nx16m_mr11_epilogue
 
-kernAVX512x16m_mr11_loop:
-	VMOVUPS.Z    (SI), K1, Z28
+kernAVX512Nx16m_mr11_loop:
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VBROADCASTSS (CX)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z1
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z2
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z3
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z4
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z5
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z6
-	VBROADCASTSS (R10), Z30
+	VBROADCASTSS (R9), Z30
 	VFMADD231PS  Z28, Z30, Z7
-	VBROADCASTSS (R10)(DX*1), Z30
+	VBROADCASTSS (R9)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z8
-	VBROADCASTSS (R10)(DX*2), Z30
+	VBROADCASTSS (R9)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z9
-	VBROADCASTSS (R10)(R8*1), Z30
+	VBROADCASTSS (R9)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z10
-	ADDQ         BX, CX
-	ADDQ         BX, R10
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x16m_mr11_loop
+	JNZ          kernAVX512Nx16m_mr11_loop
 
-kernAVX512x16m_mr11_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx16m_mr11_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x16m_mr11_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx16m_mr11_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VMOVUPS.Z    (AX), K1, Z30
 	VFMADD231PS  Z30, Z29, Z0
@@ -5602,7 +5538,7 @@ kernAVX512x16m_mr11_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr11_nobeta:
+kernAVX512Nx16m_mr11_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
@@ -5638,23 +5574,21 @@ kernAVX512x16m_mr11_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr10:
+kernAVX512Nx16m_mr10:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	LEAQ   (CX)(R8*2), R10
-	ADDQ   DX, R10
-	MOVQ   nlast+80(FP), R11
-	LEAQ   tailmask16<>+0(SB), R12
-	KMOVW  (R12)(R11*2), K1
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	LEAQ   (CX)(DI*2), R9
+	ADDQ   DX, R9
+	MOVQ   nlast+72(FP), R10
+	LEAQ   tailmask16<>+0(SB), R11
+	KMOVW  (R11)(R10*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -5666,45 +5600,45 @@ kernAVX512x16m_mr10:
 	VXORPS Z8, Z8, Z8
 	VXORPS Z9, Z9, Z9
 	TESTQ  AX, AX
-	JZ     kernAVX512x16m_mr10_epilogue
+	JZ     kernAVX512Nx16m_mr10_epilogue
 
-kernAVX512x16m_mr10_loop:
-	VMOVUPS.Z    (SI), K1, Z28
+kernAVX512Nx16m_mr10_loop:
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VBROADCASTSS (CX)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z1
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z2
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z3
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z4
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z5
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z6
-	VBROADCASTSS (R10), Z30
+	VBROADCASTSS (R9), Z30
 	VFMADD231PS  Z28, Z30, Z7
-	VBROADCASTSS (R10)(DX*1), Z30
+	VBROADCASTSS (R9)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z8
-	VBROADCASTSS (R10)(DX*2), Z30
+	VBROADCASTSS (R9)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z9
-	ADDQ         BX, CX
-	ADDQ         BX, R10
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x16m_mr10_loop
+	JNZ          kernAVX512Nx16m_mr10_loop
 
-kernAVX512x16m_mr10_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx16m_mr10_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x16m_mr10_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx16m_mr10_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VMOVUPS.Z    (AX), K1, Z30
 	VFMADD231PS  Z30, Z29, Z0
@@ -5757,7 +5691,7 @@ kernAVX512x16m_mr10_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr10_nobeta:
+kernAVX512Nx16m_mr10_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
@@ -5790,23 +5724,21 @@ kernAVX512x16m_mr10_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr9:
+kernAVX512Nx16m_mr9:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	LEAQ   (CX)(R8*2), R10
-	ADDQ   DX, R10
-	MOVQ   nlast+80(FP), R11
-	LEAQ   tailmask16<>+0(SB), R12
-	KMOVW  (R12)(R11*2), K1
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	LEAQ   (CX)(DI*2), R9
+	ADDQ   DX, R9
+	MOVQ   nlast+72(FP), R10
+	LEAQ   tailmask16<>+0(SB), R11
+	KMOVW  (R11)(R10*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -5817,43 +5749,43 @@ kernAVX512x16m_mr9:
 	VXORPS Z7, Z7, Z7
 	VXORPS Z8, Z8, Z8
 	TESTQ  AX, AX
-	JZ     kernAVX512x16m_mr9_epilogue
+	JZ     kernAVX512Nx16m_mr9_epilogue
 
-kernAVX512x16m_mr9_loop:
-	VMOVUPS.Z    (SI), K1, Z28
+kernAVX512Nx16m_mr9_loop:
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VBROADCASTSS (CX)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z1
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z2
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z3
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z4
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z5
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z6
-	VBROADCASTSS (R10), Z30
+	VBROADCASTSS (R9), Z30
 	VFMADD231PS  Z28, Z30, Z7
-	VBROADCASTSS (R10)(DX*1), Z30
+	VBROADCASTSS (R9)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z8
-	ADDQ         BX, CX
-	ADDQ         BX, R10
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x16m_mr9_loop
+	JNZ          kernAVX512Nx16m_mr9_loop
 
-kernAVX512x16m_mr9_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx16m_mr9_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x16m_mr9_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx16m_mr9_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VMOVUPS.Z    (AX), K1, Z30
 	VFMADD231PS  Z30, Z29, Z0
@@ -5901,7 +5833,7 @@ kernAVX512x16m_mr9_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr9_nobeta:
+kernAVX512Nx16m_mr9_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
@@ -5931,23 +5863,21 @@ kernAVX512x16m_mr9_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr8:
+kernAVX512Nx16m_mr8:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	LEAQ   (CX)(R8*2), R10
-	ADDQ   DX, R10
-	MOVQ   nlast+80(FP), R11
-	LEAQ   tailmask16<>+0(SB), R12
-	KMOVW  (R12)(R11*2), K1
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	LEAQ   (CX)(DI*2), R9
+	ADDQ   DX, R9
+	MOVQ   nlast+72(FP), R10
+	LEAQ   tailmask16<>+0(SB), R11
+	KMOVW  (R11)(R10*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -5957,41 +5887,41 @@ kernAVX512x16m_mr8:
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
 	TESTQ  AX, AX
-	JZ     kernAVX512x16m_mr8_epilogue
+	JZ     kernAVX512Nx16m_mr8_epilogue
 
-kernAVX512x16m_mr8_loop:
-	VMOVUPS.Z    (SI), K1, Z28
+kernAVX512Nx16m_mr8_loop:
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VBROADCASTSS (CX)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z1
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z2
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z3
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z4
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z5
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z6
-	VBROADCASTSS (R10), Z30
+	VBROADCASTSS (R9), Z30
 	VFMADD231PS  Z28, Z30, Z7
-	ADDQ         BX, CX
-	ADDQ         BX, R10
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x16m_mr8_loop
+	JNZ          kernAVX512Nx16m_mr8_loop
 
-kernAVX512x16m_mr8_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx16m_mr8_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x16m_mr8_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx16m_mr8_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VMOVUPS.Z    (AX), K1, Z30
 	VFMADD231PS  Z30, Z29, Z0
@@ -6034,7 +5964,7 @@ kernAVX512x16m_mr8_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr8_nobeta:
+kernAVX512Nx16m_mr8_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
@@ -6061,21 +5991,19 @@ kernAVX512x16m_mr8_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr7:
+kernAVX512Nx16m_mr7:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	MOVQ   nlast+80(FP), R10
-	LEAQ   tailmask16<>+0(SB), R11
-	KMOVW  (R11)(R10*2), K1
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	MOVQ   nlast+72(FP), R9
+	LEAQ   tailmask16<>+0(SB), R10
+	KMOVW  (R10)(R9*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -6084,38 +6012,38 @@ kernAVX512x16m_mr7:
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
 	TESTQ  AX, AX
-	JZ     kernAVX512x16m_mr7_epilogue
+	JZ     kernAVX512Nx16m_mr7_epilogue
 
-kernAVX512x16m_mr7_loop:
-	VMOVUPS.Z    (SI), K1, Z28
+kernAVX512Nx16m_mr7_loop:
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VBROADCASTSS (CX)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z1
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z2
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z3
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z4
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z5
-	VBROADCASTSS (CX)(R8*2), Z30
+	VBROADCASTSS (CX)(DI*2), Z30
 	VFMADD231PS  Z28, Z30, Z6
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x16m_mr7_loop
+	JNZ          kernAVX512Nx16m_mr7_loop
 
-kernAVX512x16m_mr7_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx16m_mr7_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x16m_mr7_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx16m_mr7_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VMOVUPS.Z    (AX), K1, Z30
 	VFMADD231PS  Z30, Z29, Z0
@@ -6153,7 +6081,7 @@ kernAVX512x16m_mr7_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr7_nobeta:
+kernAVX512Nx16m_mr7_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
@@ -6177,21 +6105,19 @@ kernAVX512x16m_mr7_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr6:
+kernAVX512Nx16m_mr6:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
-	MOVQ   nlast+80(FP), R10
-	LEAQ   tailmask16<>+0(SB), R11
-	KMOVW  (R11)(R10*2), K1
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
+	MOVQ   nlast+72(FP), R9
+	LEAQ   tailmask16<>+0(SB), R10
+	KMOVW  (R10)(R9*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -6199,36 +6125,36 @@ kernAVX512x16m_mr6:
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
 	TESTQ  AX, AX
-	JZ     kernAVX512x16m_mr6_epilogue
+	JZ     kernAVX512Nx16m_mr6_epilogue
 
-kernAVX512x16m_mr6_loop:
-	VMOVUPS.Z    (SI), K1, Z28
+kernAVX512Nx16m_mr6_loop:
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VBROADCASTSS (CX)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z1
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z2
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z3
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z4
-	VBROADCASTSS (CX)(R9*1), Z30
+	VBROADCASTSS (CX)(R8*1), Z30
 	VFMADD231PS  Z28, Z30, Z5
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x16m_mr6_loop
+	JNZ          kernAVX512Nx16m_mr6_loop
 
-kernAVX512x16m_mr6_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx16m_mr6_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x16m_mr6_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx16m_mr6_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VMOVUPS.Z    (AX), K1, Z30
 	VFMADD231PS  Z30, Z29, Z0
@@ -6261,7 +6187,7 @@ kernAVX512x16m_mr6_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr6_nobeta:
+kernAVX512Nx16m_mr6_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
@@ -6282,54 +6208,52 @@ kernAVX512x16m_mr6_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr5:
+kernAVX512Nx16m_mr5:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	MOVQ   nlast+80(FP), R9
-	LEAQ   tailmask16<>+0(SB), R10
-	KMOVW  (R10)(R9*2), K1
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	MOVQ   nlast+72(FP), R8
+	LEAQ   tailmask16<>+0(SB), R9
+	KMOVW  (R9)(R8*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	TESTQ  AX, AX
-	JZ     kernAVX512x16m_mr5_epilogue
+	JZ     kernAVX512Nx16m_mr5_epilogue
 
-kernAVX512x16m_mr5_loop:
-	VMOVUPS.Z    (SI), K1, Z28
+kernAVX512Nx16m_mr5_loop:
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VBROADCASTSS (CX)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z1
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z2
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z3
 	VBROADCASTSS (CX)(DX*4), Z30
 	VFMADD231PS  Z28, Z30, Z4
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x16m_mr5_loop
+	JNZ          kernAVX512Nx16m_mr5_loop
 
-kernAVX512x16m_mr5_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx16m_mr5_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x16m_mr5_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx16m_mr5_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VMOVUPS.Z    (AX), K1, Z30
 	VFMADD231PS  Z30, Z29, Z0
@@ -6357,7 +6281,7 @@ kernAVX512x16m_mr5_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr5_nobeta:
+kernAVX512Nx16m_mr5_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
@@ -6375,51 +6299,49 @@ kernAVX512x16m_mr5_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr4:
+kernAVX512Nx16m_mr4:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	MOVQ   nlast+80(FP), R9
-	LEAQ   tailmask16<>+0(SB), R10
-	KMOVW  (R10)(R9*2), K1
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	MOVQ   nlast+72(FP), R8
+	LEAQ   tailmask16<>+0(SB), R9
+	KMOVW  (R9)(R8*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	TESTQ  AX, AX
-	JZ     kernAVX512x16m_mr4_epilogue
+	JZ     kernAVX512Nx16m_mr4_epilogue
 
-kernAVX512x16m_mr4_loop:
-	VMOVUPS.Z    (SI), K1, Z28
+kernAVX512Nx16m_mr4_loop:
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VBROADCASTSS (CX)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z1
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z2
-	VBROADCASTSS (CX)(R8*1), Z30
+	VBROADCASTSS (CX)(DI*1), Z30
 	VFMADD231PS  Z28, Z30, Z3
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x16m_mr4_loop
+	JNZ          kernAVX512Nx16m_mr4_loop
 
-kernAVX512x16m_mr4_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx16m_mr4_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x16m_mr4_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx16m_mr4_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VMOVUPS.Z    (AX), K1, Z30
 	VFMADD231PS  Z30, Z29, Z0
@@ -6442,7 +6364,7 @@ kernAVX512x16m_mr4_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr4_nobeta:
+kernAVX512Nx16m_mr4_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
@@ -6457,47 +6379,45 @@ kernAVX512x16m_mr4_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr3:
+kernAVX512Nx16m_mr3:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	MOVQ   nlast+80(FP), R8
-	LEAQ   tailmask16<>+0(SB), R9
-	KMOVW  (R9)(R8*2), K1
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	TESTQ  AX, AX
-	JZ     kernAVX512x16m_mr3_epilogue
+	JZ     kernAVX512Nx16m_mr3_epilogue
 
-kernAVX512x16m_mr3_loop:
-	VMOVUPS.Z    (SI), K1, Z28
+kernAVX512Nx16m_mr3_loop:
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VBROADCASTSS (CX)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z1
 	VBROADCASTSS (CX)(DX*2), Z30
 	VFMADD231PS  Z28, Z30, Z2
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x16m_mr3_loop
+	JNZ          kernAVX512Nx16m_mr3_loop
 
-kernAVX512x16m_mr3_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx16m_mr3_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x16m_mr3_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx16m_mr3_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VMOVUPS.Z    (AX), K1, Z30
 	VFMADD231PS  Z30, Z29, Z0
@@ -6515,7 +6435,7 @@ kernAVX512x16m_mr3_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr3_nobeta:
+kernAVX512Nx16m_mr3_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
@@ -6527,44 +6447,42 @@ kernAVX512x16m_mr3_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr2:
+kernAVX512Nx16m_mr2:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	MOVQ   nlast+80(FP), R8
-	LEAQ   tailmask16<>+0(SB), R9
-	KMOVW  (R9)(R8*2), K1
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	TESTQ  AX, AX
-	JZ     kernAVX512x16m_mr2_epilogue
+	JZ     kernAVX512Nx16m_mr2_epilogue
 
-kernAVX512x16m_mr2_loop:
-	VMOVUPS.Z    (SI), K1, Z28
+kernAVX512Nx16m_mr2_loop:
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VBROADCASTSS (CX)(DX*1), Z30
 	VFMADD231PS  Z28, Z30, Z1
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x16m_mr2_loop
+	JNZ          kernAVX512Nx16m_mr2_loop
 
-kernAVX512x16m_mr2_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx16m_mr2_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX512x16m_mr2_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx16m_mr2_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VMOVUPS.Z    (AX), K1, Z30
 	VFMADD231PS  Z30, Z29, Z0
@@ -6577,7 +6495,7 @@ kernAVX512x16m_mr2_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr2_nobeta:
+kernAVX512Nx16m_mr2_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
@@ -6586,41 +6504,39 @@ kernAVX512x16m_mr2_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr1:
+kernAVX512Nx16m_mr1:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	MOVQ   nlast+80(FP), DX
-	LEAQ   tailmask16<>+0(SB), R8
-	KMOVW  (R8)(DX*2), K1
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DX
+	LEAQ   tailmask16<>+0(SB), DI
+	KMOVW  (DI)(DX*2), K1
 	VXORPS Z0, Z0, Z0
 	TESTQ  AX, AX
-	JZ     kernAVX512x16m_mr1_epilogue
+	JZ     kernAVX512Nx16m_mr1_epilogue
 
-kernAVX512x16m_mr1_loop:
-	VMOVUPS.Z    (SI), K1, Z28
+kernAVX512Nx16m_mr1_loop:
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (CX), Z30
 	VFMADD231PS  Z28, Z30, Z0
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX512x16m_mr1_loop
+	JNZ          kernAVX512Nx16m_mr1_loop
 
-kernAVX512x16m_mr1_epilogue:
-	VBROADCASTSS alpha+72(FP), Z28
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX512Nx16m_mr1_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), CX
+	MOVL         beta+68(FP), CX
 	SHLL         $0x01, CX
-	JZ           kernAVX512x16m_mr1_nobeta
-	VBROADCASTSS beta+76(FP), Z29
+	JZ           kernAVX512Nx16m_mr1_nobeta
+	VBROADCASTSS beta+68(FP), Z29
 	VMULPS       Z28, Z0, Z0
 	VMOVUPS.Z    (AX), K1, Z30
 	VFMADD231PS  Z30, Z29, Z0
@@ -6628,42 +6544,6428 @@ kernAVX512x16m_mr1_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX512x16m_mr1_nobeta:
+kernAVX512Nx16m_mr1_nobeta:
 	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	VZEROUPPER
 	RET
 
-// func kernAVX2x16(mr int, kc int, a *float32, rs int, ks int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
-// Requires: AVX, FMA3
-TEXT ·kernAVX2x16(SB), NOSPLIT, $0-88
+// func kernAVX512Tx32(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·kernAVX512Tx32(SB), NOSPLIT, $0-80
 	MOVQ mr+0(FP), AX
+	CMPQ AX, $0x0e
+	JEQ  kernAVX512Tx32_mr14
+	CMPQ AX, $0x0d
+	JEQ  kernAVX512Tx32_mr13
+	CMPQ AX, $0x0c
+	JEQ  kernAVX512Tx32_mr12
+	CMPQ AX, $0x0b
+	JEQ  kernAVX512Tx32_mr11
+	CMPQ AX, $0x0a
+	JEQ  kernAVX512Tx32_mr10
+	CMPQ AX, $0x09
+	JEQ  kernAVX512Tx32_mr9
+	CMPQ AX, $0x08
+	JEQ  kernAVX512Tx32_mr8
+	CMPQ AX, $0x07
+	JEQ  kernAVX512Tx32_mr7
 	CMPQ AX, $0x06
-	JEQ  kernAVX2x16_mr6
+	JEQ  kernAVX512Tx32_mr6
 	CMPQ AX, $0x05
-	JEQ  kernAVX2x16_mr5
+	JEQ  kernAVX512Tx32_mr5
 	CMPQ AX, $0x04
-	JEQ  kernAVX2x16_mr4
+	JEQ  kernAVX512Tx32_mr4
 	CMPQ AX, $0x03
-	JEQ  kernAVX2x16_mr3
+	JEQ  kernAVX512Tx32_mr3
 	CMPQ AX, $0x02
-	JEQ  kernAVX2x16_mr2
+	JEQ  kernAVX512Tx32_mr2
 	CMPQ AX, $0x01
-	JEQ  kernAVX2x16_mr1
+	JEQ  kernAVX512Tx32_mr1
 	RET
 
-kernAVX2x16_mr6:
+kernAVX512Tx32_mr14:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
-	LEAQ   (DX)(DX*4), R9
+	SHLQ   $0x02, SI
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	VXORPS Z24, Z24, Z24
+	VXORPS Z25, Z25, Z25
+	VXORPS Z26, Z26, Z26
+	VXORPS Z27, Z27, Z27
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32_mr14_epilogue
+
+kernAVX512Tx32_mr14_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	VBROADCASTSS 32(CX), Z30
+	VFMADD231PS  Z28, Z30, Z16
+	VFMADD231PS  Z29, Z30, Z17
+	VBROADCASTSS 36(CX), Z30
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	VBROADCASTSS 40(CX), Z30
+	VFMADD231PS  Z28, Z30, Z20
+	VFMADD231PS  Z29, Z30, Z21
+	VBROADCASTSS 44(CX), Z30
+	VFMADD231PS  Z28, Z30, Z22
+	VFMADD231PS  Z29, Z30, Z23
+	VBROADCASTSS 48(CX), Z30
+	VFMADD231PS  Z28, Z30, Z24
+	VFMADD231PS  Z29, Z30, Z25
+	VBROADCASTSS 52(CX), Z30
+	VFMADD231PS  Z28, Z30, Z26
+	VFMADD231PS  Z29, Z30, Z27
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32_mr14_loop
+
+kernAVX512Tx32_mr14_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32_mr14_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VFMADD231PS  64(AX), Z29, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VFMADD231PS  64(AX), Z29, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VFMADD231PS  64(AX), Z29, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VFMADD231PS  (AX), Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VFMADD231PS  64(AX), Z29, Z7
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VFMADD231PS  (AX), Z29, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z28, Z9, Z9
+	VFMADD231PS  64(AX), Z29, Z9
+	VMOVUPS      Z9, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VFMADD231PS  (AX), Z29, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z28, Z11, Z11
+	VFMADD231PS  64(AX), Z29, Z11
+	VMOVUPS      Z11, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z12, Z12
+	VFMADD231PS  (AX), Z29, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z28, Z13, Z13
+	VFMADD231PS  64(AX), Z29, Z13
+	VMOVUPS      Z13, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z14, Z14
+	VFMADD231PS  (AX), Z29, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z28, Z15, Z15
+	VFMADD231PS  64(AX), Z29, Z15
+	VMOVUPS      Z15, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z16, Z16
+	VFMADD231PS  (AX), Z29, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z28, Z17, Z17
+	VFMADD231PS  64(AX), Z29, Z17
+	VMOVUPS      Z17, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z18, Z18
+	VFMADD231PS  (AX), Z29, Z18
+	VMOVUPS      Z18, (AX)
+	VMULPS       Z28, Z19, Z19
+	VFMADD231PS  64(AX), Z29, Z19
+	VMOVUPS      Z19, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z20, Z20
+	VFMADD231PS  (AX), Z29, Z20
+	VMOVUPS      Z20, (AX)
+	VMULPS       Z28, Z21, Z21
+	VFMADD231PS  64(AX), Z29, Z21
+	VMOVUPS      Z21, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z22, Z22
+	VFMADD231PS  (AX), Z29, Z22
+	VMOVUPS      Z22, (AX)
+	VMULPS       Z28, Z23, Z23
+	VFMADD231PS  64(AX), Z29, Z23
+	VMOVUPS      Z23, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z24, Z24
+	VFMADD231PS  (AX), Z29, Z24
+	VMOVUPS      Z24, (AX)
+	VMULPS       Z28, Z25, Z25
+	VFMADD231PS  64(AX), Z29, Z25
+	VMOVUPS      Z25, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z26, Z26
+	VFMADD231PS  (AX), Z29, Z26
+	VMOVUPS      Z26, (AX)
+	VMULPS       Z28, Z27, Z27
+	VFMADD231PS  64(AX), Z29, Z27
+	VMOVUPS      Z27, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr14_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z28, Z13, Z13
+	VMOVUPS Z13, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z28, Z15, Z15
+	VMOVUPS Z15, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z28, Z17, Z17
+	VMOVUPS Z17, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z18, Z18
+	VMOVUPS Z18, (AX)
+	VMULPS  Z28, Z19, Z19
+	VMOVUPS Z19, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z20, Z20
+	VMOVUPS Z20, (AX)
+	VMULPS  Z28, Z21, Z21
+	VMOVUPS Z21, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z22, Z22
+	VMOVUPS Z22, (AX)
+	VMULPS  Z28, Z23, Z23
+	VMOVUPS Z23, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z24, Z24
+	VMOVUPS Z24, (AX)
+	VMULPS  Z28, Z25, Z25
+	VMOVUPS Z25, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z26, Z26
+	VMOVUPS Z26, (AX)
+	VMULPS  Z28, Z27, Z27
+	VMOVUPS Z27, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr13:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	VXORPS Z24, Z24, Z24
+	VXORPS Z25, Z25, Z25
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32_mr13_epilogue
+
+kernAVX512Tx32_mr13_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	VBROADCASTSS 32(CX), Z30
+	VFMADD231PS  Z28, Z30, Z16
+	VFMADD231PS  Z29, Z30, Z17
+	VBROADCASTSS 36(CX), Z30
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	VBROADCASTSS 40(CX), Z30
+	VFMADD231PS  Z28, Z30, Z20
+	VFMADD231PS  Z29, Z30, Z21
+	VBROADCASTSS 44(CX), Z30
+	VFMADD231PS  Z28, Z30, Z22
+	VFMADD231PS  Z29, Z30, Z23
+	VBROADCASTSS 48(CX), Z30
+	VFMADD231PS  Z28, Z30, Z24
+	VFMADD231PS  Z29, Z30, Z25
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32_mr13_loop
+
+kernAVX512Tx32_mr13_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32_mr13_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VFMADD231PS  64(AX), Z29, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VFMADD231PS  64(AX), Z29, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VFMADD231PS  64(AX), Z29, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VFMADD231PS  (AX), Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VFMADD231PS  64(AX), Z29, Z7
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VFMADD231PS  (AX), Z29, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z28, Z9, Z9
+	VFMADD231PS  64(AX), Z29, Z9
+	VMOVUPS      Z9, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VFMADD231PS  (AX), Z29, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z28, Z11, Z11
+	VFMADD231PS  64(AX), Z29, Z11
+	VMOVUPS      Z11, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z12, Z12
+	VFMADD231PS  (AX), Z29, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z28, Z13, Z13
+	VFMADD231PS  64(AX), Z29, Z13
+	VMOVUPS      Z13, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z14, Z14
+	VFMADD231PS  (AX), Z29, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z28, Z15, Z15
+	VFMADD231PS  64(AX), Z29, Z15
+	VMOVUPS      Z15, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z16, Z16
+	VFMADD231PS  (AX), Z29, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z28, Z17, Z17
+	VFMADD231PS  64(AX), Z29, Z17
+	VMOVUPS      Z17, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z18, Z18
+	VFMADD231PS  (AX), Z29, Z18
+	VMOVUPS      Z18, (AX)
+	VMULPS       Z28, Z19, Z19
+	VFMADD231PS  64(AX), Z29, Z19
+	VMOVUPS      Z19, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z20, Z20
+	VFMADD231PS  (AX), Z29, Z20
+	VMOVUPS      Z20, (AX)
+	VMULPS       Z28, Z21, Z21
+	VFMADD231PS  64(AX), Z29, Z21
+	VMOVUPS      Z21, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z22, Z22
+	VFMADD231PS  (AX), Z29, Z22
+	VMOVUPS      Z22, (AX)
+	VMULPS       Z28, Z23, Z23
+	VFMADD231PS  64(AX), Z29, Z23
+	VMOVUPS      Z23, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z24, Z24
+	VFMADD231PS  (AX), Z29, Z24
+	VMOVUPS      Z24, (AX)
+	VMULPS       Z28, Z25, Z25
+	VFMADD231PS  64(AX), Z29, Z25
+	VMOVUPS      Z25, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr13_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z28, Z13, Z13
+	VMOVUPS Z13, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z28, Z15, Z15
+	VMOVUPS Z15, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z28, Z17, Z17
+	VMOVUPS Z17, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z18, Z18
+	VMOVUPS Z18, (AX)
+	VMULPS  Z28, Z19, Z19
+	VMOVUPS Z19, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z20, Z20
+	VMOVUPS Z20, (AX)
+	VMULPS  Z28, Z21, Z21
+	VMOVUPS Z21, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z22, Z22
+	VMOVUPS Z22, (AX)
+	VMULPS  Z28, Z23, Z23
+	VMOVUPS Z23, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z24, Z24
+	VMOVUPS Z24, (AX)
+	VMULPS  Z28, Z25, Z25
+	VMOVUPS Z25, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr12:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32_mr12_epilogue
+
+kernAVX512Tx32_mr12_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	VBROADCASTSS 32(CX), Z30
+	VFMADD231PS  Z28, Z30, Z16
+	VFMADD231PS  Z29, Z30, Z17
+	VBROADCASTSS 36(CX), Z30
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	VBROADCASTSS 40(CX), Z30
+	VFMADD231PS  Z28, Z30, Z20
+	VFMADD231PS  Z29, Z30, Z21
+	VBROADCASTSS 44(CX), Z30
+	VFMADD231PS  Z28, Z30, Z22
+	VFMADD231PS  Z29, Z30, Z23
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32_mr12_loop
+
+kernAVX512Tx32_mr12_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32_mr12_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VFMADD231PS  64(AX), Z29, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VFMADD231PS  64(AX), Z29, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VFMADD231PS  64(AX), Z29, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VFMADD231PS  (AX), Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VFMADD231PS  64(AX), Z29, Z7
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VFMADD231PS  (AX), Z29, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z28, Z9, Z9
+	VFMADD231PS  64(AX), Z29, Z9
+	VMOVUPS      Z9, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VFMADD231PS  (AX), Z29, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z28, Z11, Z11
+	VFMADD231PS  64(AX), Z29, Z11
+	VMOVUPS      Z11, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z12, Z12
+	VFMADD231PS  (AX), Z29, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z28, Z13, Z13
+	VFMADD231PS  64(AX), Z29, Z13
+	VMOVUPS      Z13, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z14, Z14
+	VFMADD231PS  (AX), Z29, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z28, Z15, Z15
+	VFMADD231PS  64(AX), Z29, Z15
+	VMOVUPS      Z15, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z16, Z16
+	VFMADD231PS  (AX), Z29, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z28, Z17, Z17
+	VFMADD231PS  64(AX), Z29, Z17
+	VMOVUPS      Z17, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z18, Z18
+	VFMADD231PS  (AX), Z29, Z18
+	VMOVUPS      Z18, (AX)
+	VMULPS       Z28, Z19, Z19
+	VFMADD231PS  64(AX), Z29, Z19
+	VMOVUPS      Z19, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z20, Z20
+	VFMADD231PS  (AX), Z29, Z20
+	VMOVUPS      Z20, (AX)
+	VMULPS       Z28, Z21, Z21
+	VFMADD231PS  64(AX), Z29, Z21
+	VMOVUPS      Z21, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z22, Z22
+	VFMADD231PS  (AX), Z29, Z22
+	VMOVUPS      Z22, (AX)
+	VMULPS       Z28, Z23, Z23
+	VFMADD231PS  64(AX), Z29, Z23
+	VMOVUPS      Z23, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr12_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z28, Z13, Z13
+	VMOVUPS Z13, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z28, Z15, Z15
+	VMOVUPS Z15, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z28, Z17, Z17
+	VMOVUPS Z17, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z18, Z18
+	VMOVUPS Z18, (AX)
+	VMULPS  Z28, Z19, Z19
+	VMOVUPS Z19, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z20, Z20
+	VMOVUPS Z20, (AX)
+	VMULPS  Z28, Z21, Z21
+	VMOVUPS Z21, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z22, Z22
+	VMOVUPS Z22, (AX)
+	VMULPS  Z28, Z23, Z23
+	VMOVUPS Z23, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr11:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32_mr11_epilogue
+
+kernAVX512Tx32_mr11_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	VBROADCASTSS 32(CX), Z30
+	VFMADD231PS  Z28, Z30, Z16
+	VFMADD231PS  Z29, Z30, Z17
+	VBROADCASTSS 36(CX), Z30
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	VBROADCASTSS 40(CX), Z30
+	VFMADD231PS  Z28, Z30, Z20
+	VFMADD231PS  Z29, Z30, Z21
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32_mr11_loop
+
+kernAVX512Tx32_mr11_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32_mr11_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VFMADD231PS  64(AX), Z29, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VFMADD231PS  64(AX), Z29, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VFMADD231PS  64(AX), Z29, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VFMADD231PS  (AX), Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VFMADD231PS  64(AX), Z29, Z7
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VFMADD231PS  (AX), Z29, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z28, Z9, Z9
+	VFMADD231PS  64(AX), Z29, Z9
+	VMOVUPS      Z9, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VFMADD231PS  (AX), Z29, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z28, Z11, Z11
+	VFMADD231PS  64(AX), Z29, Z11
+	VMOVUPS      Z11, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z12, Z12
+	VFMADD231PS  (AX), Z29, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z28, Z13, Z13
+	VFMADD231PS  64(AX), Z29, Z13
+	VMOVUPS      Z13, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z14, Z14
+	VFMADD231PS  (AX), Z29, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z28, Z15, Z15
+	VFMADD231PS  64(AX), Z29, Z15
+	VMOVUPS      Z15, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z16, Z16
+	VFMADD231PS  (AX), Z29, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z28, Z17, Z17
+	VFMADD231PS  64(AX), Z29, Z17
+	VMOVUPS      Z17, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z18, Z18
+	VFMADD231PS  (AX), Z29, Z18
+	VMOVUPS      Z18, (AX)
+	VMULPS       Z28, Z19, Z19
+	VFMADD231PS  64(AX), Z29, Z19
+	VMOVUPS      Z19, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z20, Z20
+	VFMADD231PS  (AX), Z29, Z20
+	VMOVUPS      Z20, (AX)
+	VMULPS       Z28, Z21, Z21
+	VFMADD231PS  64(AX), Z29, Z21
+	VMOVUPS      Z21, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr11_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z28, Z13, Z13
+	VMOVUPS Z13, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z28, Z15, Z15
+	VMOVUPS Z15, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z28, Z17, Z17
+	VMOVUPS Z17, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z18, Z18
+	VMOVUPS Z18, (AX)
+	VMULPS  Z28, Z19, Z19
+	VMOVUPS Z19, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z20, Z20
+	VMOVUPS Z20, (AX)
+	VMULPS  Z28, Z21, Z21
+	VMOVUPS Z21, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr10:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32_mr10_epilogue
+
+kernAVX512Tx32_mr10_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	VBROADCASTSS 32(CX), Z30
+	VFMADD231PS  Z28, Z30, Z16
+	VFMADD231PS  Z29, Z30, Z17
+	VBROADCASTSS 36(CX), Z30
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32_mr10_loop
+
+kernAVX512Tx32_mr10_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32_mr10_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VFMADD231PS  64(AX), Z29, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VFMADD231PS  64(AX), Z29, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VFMADD231PS  64(AX), Z29, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VFMADD231PS  (AX), Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VFMADD231PS  64(AX), Z29, Z7
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VFMADD231PS  (AX), Z29, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z28, Z9, Z9
+	VFMADD231PS  64(AX), Z29, Z9
+	VMOVUPS      Z9, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VFMADD231PS  (AX), Z29, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z28, Z11, Z11
+	VFMADD231PS  64(AX), Z29, Z11
+	VMOVUPS      Z11, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z12, Z12
+	VFMADD231PS  (AX), Z29, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z28, Z13, Z13
+	VFMADD231PS  64(AX), Z29, Z13
+	VMOVUPS      Z13, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z14, Z14
+	VFMADD231PS  (AX), Z29, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z28, Z15, Z15
+	VFMADD231PS  64(AX), Z29, Z15
+	VMOVUPS      Z15, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z16, Z16
+	VFMADD231PS  (AX), Z29, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z28, Z17, Z17
+	VFMADD231PS  64(AX), Z29, Z17
+	VMOVUPS      Z17, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z18, Z18
+	VFMADD231PS  (AX), Z29, Z18
+	VMOVUPS      Z18, (AX)
+	VMULPS       Z28, Z19, Z19
+	VFMADD231PS  64(AX), Z29, Z19
+	VMOVUPS      Z19, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr10_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z28, Z13, Z13
+	VMOVUPS Z13, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z28, Z15, Z15
+	VMOVUPS Z15, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z28, Z17, Z17
+	VMOVUPS Z17, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z18, Z18
+	VMOVUPS Z18, (AX)
+	VMULPS  Z28, Z19, Z19
+	VMOVUPS Z19, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr9:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32_mr9_epilogue
+
+kernAVX512Tx32_mr9_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	VBROADCASTSS 32(CX), Z30
+	VFMADD231PS  Z28, Z30, Z16
+	VFMADD231PS  Z29, Z30, Z17
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32_mr9_loop
+
+kernAVX512Tx32_mr9_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32_mr9_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VFMADD231PS  64(AX), Z29, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VFMADD231PS  64(AX), Z29, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VFMADD231PS  64(AX), Z29, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VFMADD231PS  (AX), Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VFMADD231PS  64(AX), Z29, Z7
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VFMADD231PS  (AX), Z29, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z28, Z9, Z9
+	VFMADD231PS  64(AX), Z29, Z9
+	VMOVUPS      Z9, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VFMADD231PS  (AX), Z29, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z28, Z11, Z11
+	VFMADD231PS  64(AX), Z29, Z11
+	VMOVUPS      Z11, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z12, Z12
+	VFMADD231PS  (AX), Z29, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z28, Z13, Z13
+	VFMADD231PS  64(AX), Z29, Z13
+	VMOVUPS      Z13, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z14, Z14
+	VFMADD231PS  (AX), Z29, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z28, Z15, Z15
+	VFMADD231PS  64(AX), Z29, Z15
+	VMOVUPS      Z15, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z16, Z16
+	VFMADD231PS  (AX), Z29, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z28, Z17, Z17
+	VFMADD231PS  64(AX), Z29, Z17
+	VMOVUPS      Z17, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr9_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z28, Z13, Z13
+	VMOVUPS Z13, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z28, Z15, Z15
+	VMOVUPS Z15, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z28, Z17, Z17
+	VMOVUPS Z17, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr8:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32_mr8_epilogue
+
+kernAVX512Tx32_mr8_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32_mr8_loop
+
+kernAVX512Tx32_mr8_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32_mr8_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VFMADD231PS  64(AX), Z29, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VFMADD231PS  64(AX), Z29, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VFMADD231PS  64(AX), Z29, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VFMADD231PS  (AX), Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VFMADD231PS  64(AX), Z29, Z7
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VFMADD231PS  (AX), Z29, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z28, Z9, Z9
+	VFMADD231PS  64(AX), Z29, Z9
+	VMOVUPS      Z9, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VFMADD231PS  (AX), Z29, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z28, Z11, Z11
+	VFMADD231PS  64(AX), Z29, Z11
+	VMOVUPS      Z11, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z12, Z12
+	VFMADD231PS  (AX), Z29, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z28, Z13, Z13
+	VFMADD231PS  64(AX), Z29, Z13
+	VMOVUPS      Z13, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z14, Z14
+	VFMADD231PS  (AX), Z29, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z28, Z15, Z15
+	VFMADD231PS  64(AX), Z29, Z15
+	VMOVUPS      Z15, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr8_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z28, Z13, Z13
+	VMOVUPS Z13, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z28, Z15, Z15
+	VMOVUPS Z15, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr7:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32_mr7_epilogue
+
+kernAVX512Tx32_mr7_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32_mr7_loop
+
+kernAVX512Tx32_mr7_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32_mr7_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VFMADD231PS  64(AX), Z29, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VFMADD231PS  64(AX), Z29, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VFMADD231PS  64(AX), Z29, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VFMADD231PS  (AX), Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VFMADD231PS  64(AX), Z29, Z7
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VFMADD231PS  (AX), Z29, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z28, Z9, Z9
+	VFMADD231PS  64(AX), Z29, Z9
+	VMOVUPS      Z9, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VFMADD231PS  (AX), Z29, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z28, Z11, Z11
+	VFMADD231PS  64(AX), Z29, Z11
+	VMOVUPS      Z11, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z12, Z12
+	VFMADD231PS  (AX), Z29, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z28, Z13, Z13
+	VFMADD231PS  64(AX), Z29, Z13
+	VMOVUPS      Z13, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr7_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z28, Z13, Z13
+	VMOVUPS Z13, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr6:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32_mr6_epilogue
+
+kernAVX512Tx32_mr6_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32_mr6_loop
+
+kernAVX512Tx32_mr6_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32_mr6_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VFMADD231PS  64(AX), Z29, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VFMADD231PS  64(AX), Z29, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VFMADD231PS  64(AX), Z29, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VFMADD231PS  (AX), Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VFMADD231PS  64(AX), Z29, Z7
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VFMADD231PS  (AX), Z29, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z28, Z9, Z9
+	VFMADD231PS  64(AX), Z29, Z9
+	VMOVUPS      Z9, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VFMADD231PS  (AX), Z29, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z28, Z11, Z11
+	VFMADD231PS  64(AX), Z29, Z11
+	VMOVUPS      Z11, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr6_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr5:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32_mr5_epilogue
+
+kernAVX512Tx32_mr5_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32_mr5_loop
+
+kernAVX512Tx32_mr5_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32_mr5_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VFMADD231PS  64(AX), Z29, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VFMADD231PS  64(AX), Z29, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VFMADD231PS  64(AX), Z29, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VFMADD231PS  (AX), Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VFMADD231PS  64(AX), Z29, Z7
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VFMADD231PS  (AX), Z29, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z28, Z9, Z9
+	VFMADD231PS  64(AX), Z29, Z9
+	VMOVUPS      Z9, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr5_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr4:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32_mr4_epilogue
+
+kernAVX512Tx32_mr4_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32_mr4_loop
+
+kernAVX512Tx32_mr4_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32_mr4_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VFMADD231PS  64(AX), Z29, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VFMADD231PS  64(AX), Z29, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VFMADD231PS  64(AX), Z29, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VFMADD231PS  (AX), Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VFMADD231PS  64(AX), Z29, Z7
+	VMOVUPS      Z7, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr4_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr3:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32_mr3_epilogue
+
+kernAVX512Tx32_mr3_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32_mr3_loop
+
+kernAVX512Tx32_mr3_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32_mr3_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VFMADD231PS  64(AX), Z29, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VFMADD231PS  64(AX), Z29, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VFMADD231PS  64(AX), Z29, Z5
+	VMOVUPS      Z5, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr3_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr2:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32_mr2_epilogue
+
+kernAVX512Tx32_mr2_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32_mr2_loop
+
+kernAVX512Tx32_mr2_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32_mr2_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VFMADD231PS  64(AX), Z29, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VFMADD231PS  64(AX), Z29, Z3
+	VMOVUPS      Z3, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr2_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr1:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32_mr1_epilogue
+
+kernAVX512Tx32_mr1_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32_mr1_loop
+
+kernAVX512Tx32_mr1_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), CX
+	SHLL         $0x01, CX
+	JZ           kernAVX512Tx32_mr1_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VFMADD231PS  64(AX), Z29, Z1
+	VMOVUPS      Z1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32_mr1_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func kernAVX512Tx32m(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·kernAVX512Tx32m(SB), NOSPLIT, $0-80
+	MOVQ mr+0(FP), AX
+	CMPQ AX, $0x0e
+	JEQ  kernAVX512Tx32m_mr14
+	CMPQ AX, $0x0d
+	JEQ  kernAVX512Tx32m_mr13
+	CMPQ AX, $0x0c
+	JEQ  kernAVX512Tx32m_mr12
+	CMPQ AX, $0x0b
+	JEQ  kernAVX512Tx32m_mr11
+	CMPQ AX, $0x0a
+	JEQ  kernAVX512Tx32m_mr10
+	CMPQ AX, $0x09
+	JEQ  kernAVX512Tx32m_mr9
+	CMPQ AX, $0x08
+	JEQ  kernAVX512Tx32m_mr8
+	CMPQ AX, $0x07
+	JEQ  kernAVX512Tx32m_mr7
+	CMPQ AX, $0x06
+	JEQ  kernAVX512Tx32m_mr6
+	CMPQ AX, $0x05
+	JEQ  kernAVX512Tx32m_mr5
+	CMPQ AX, $0x04
+	JEQ  kernAVX512Tx32m_mr4
+	CMPQ AX, $0x03
+	JEQ  kernAVX512Tx32m_mr3
+	CMPQ AX, $0x02
+	JEQ  kernAVX512Tx32m_mr2
+	CMPQ AX, $0x01
+	JEQ  kernAVX512Tx32m_mr1
+	RET
+
+kernAVX512Tx32m_mr14:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	VXORPS Z24, Z24, Z24
+	VXORPS Z25, Z25, Z25
+	VXORPS Z26, Z26, Z26
+	VXORPS Z27, Z27, Z27
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32m_mr14_epilogue
+
+kernAVX512Tx32m_mr14_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	VBROADCASTSS 32(CX), Z30
+	VFMADD231PS  Z28, Z30, Z16
+	VFMADD231PS  Z29, Z30, Z17
+	VBROADCASTSS 36(CX), Z30
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	VBROADCASTSS 40(CX), Z30
+	VFMADD231PS  Z28, Z30, Z20
+	VFMADD231PS  Z29, Z30, Z21
+	VBROADCASTSS 44(CX), Z30
+	VFMADD231PS  Z28, Z30, Z22
+	VFMADD231PS  Z29, Z30, Z23
+	VBROADCASTSS 48(CX), Z30
+	VFMADD231PS  Z28, Z30, Z24
+	VFMADD231PS  Z29, Z30, Z25
+	VBROADCASTSS 52(CX), Z30
+	VFMADD231PS  Z28, Z30, Z26
+	VFMADD231PS  Z29, Z30, Z27
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32m_mr14_loop
+
+kernAVX512Tx32m_mr14_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32m_mr14_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VFMADD231PS  (AX), Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VFMADD231PS  (AX), Z29, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z28, Z9, Z9
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VFMADD231PS  (AX), Z29, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z28, Z11, Z11
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z12, Z12
+	VFMADD231PS  (AX), Z29, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z28, Z13, Z13
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z13
+	VMOVUPS      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z14, Z14
+	VFMADD231PS  (AX), Z29, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z28, Z15, Z15
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z15
+	VMOVUPS      Z15, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z16, Z16
+	VFMADD231PS  (AX), Z29, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z28, Z17, Z17
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z17
+	VMOVUPS      Z17, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z18, Z18
+	VFMADD231PS  (AX), Z29, Z18
+	VMOVUPS      Z18, (AX)
+	VMULPS       Z28, Z19, Z19
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z19
+	VMOVUPS      Z19, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z20, Z20
+	VFMADD231PS  (AX), Z29, Z20
+	VMOVUPS      Z20, (AX)
+	VMULPS       Z28, Z21, Z21
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z21
+	VMOVUPS      Z21, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z22, Z22
+	VFMADD231PS  (AX), Z29, Z22
+	VMOVUPS      Z22, (AX)
+	VMULPS       Z28, Z23, Z23
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z23
+	VMOVUPS      Z23, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z24, Z24
+	VFMADD231PS  (AX), Z29, Z24
+	VMOVUPS      Z24, (AX)
+	VMULPS       Z28, Z25, Z25
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z25
+	VMOVUPS      Z25, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z26, Z26
+	VFMADD231PS  (AX), Z29, Z26
+	VMOVUPS      Z26, (AX)
+	VMULPS       Z28, Z27, Z27
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z27
+	VMOVUPS      Z27, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr14_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z28, Z13, Z13
+	VMOVUPS Z13, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z28, Z15, Z15
+	VMOVUPS Z15, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z28, Z17, Z17
+	VMOVUPS Z17, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z18, Z18
+	VMOVUPS Z18, (AX)
+	VMULPS  Z28, Z19, Z19
+	VMOVUPS Z19, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z20, Z20
+	VMOVUPS Z20, (AX)
+	VMULPS  Z28, Z21, Z21
+	VMOVUPS Z21, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z22, Z22
+	VMOVUPS Z22, (AX)
+	VMULPS  Z28, Z23, Z23
+	VMOVUPS Z23, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z24, Z24
+	VMOVUPS Z24, (AX)
+	VMULPS  Z28, Z25, Z25
+	VMOVUPS Z25, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z26, Z26
+	VMOVUPS Z26, (AX)
+	VMULPS  Z28, Z27, Z27
+	VMOVUPS Z27, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr13:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	VXORPS Z24, Z24, Z24
+	VXORPS Z25, Z25, Z25
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32m_mr13_epilogue
+
+kernAVX512Tx32m_mr13_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	VBROADCASTSS 32(CX), Z30
+	VFMADD231PS  Z28, Z30, Z16
+	VFMADD231PS  Z29, Z30, Z17
+	VBROADCASTSS 36(CX), Z30
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	VBROADCASTSS 40(CX), Z30
+	VFMADD231PS  Z28, Z30, Z20
+	VFMADD231PS  Z29, Z30, Z21
+	VBROADCASTSS 44(CX), Z30
+	VFMADD231PS  Z28, Z30, Z22
+	VFMADD231PS  Z29, Z30, Z23
+	VBROADCASTSS 48(CX), Z30
+	VFMADD231PS  Z28, Z30, Z24
+	VFMADD231PS  Z29, Z30, Z25
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32m_mr13_loop
+
+kernAVX512Tx32m_mr13_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32m_mr13_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VFMADD231PS  (AX), Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VFMADD231PS  (AX), Z29, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z28, Z9, Z9
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VFMADD231PS  (AX), Z29, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z28, Z11, Z11
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z12, Z12
+	VFMADD231PS  (AX), Z29, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z28, Z13, Z13
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z13
+	VMOVUPS      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z14, Z14
+	VFMADD231PS  (AX), Z29, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z28, Z15, Z15
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z15
+	VMOVUPS      Z15, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z16, Z16
+	VFMADD231PS  (AX), Z29, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z28, Z17, Z17
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z17
+	VMOVUPS      Z17, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z18, Z18
+	VFMADD231PS  (AX), Z29, Z18
+	VMOVUPS      Z18, (AX)
+	VMULPS       Z28, Z19, Z19
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z19
+	VMOVUPS      Z19, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z20, Z20
+	VFMADD231PS  (AX), Z29, Z20
+	VMOVUPS      Z20, (AX)
+	VMULPS       Z28, Z21, Z21
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z21
+	VMOVUPS      Z21, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z22, Z22
+	VFMADD231PS  (AX), Z29, Z22
+	VMOVUPS      Z22, (AX)
+	VMULPS       Z28, Z23, Z23
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z23
+	VMOVUPS      Z23, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z24, Z24
+	VFMADD231PS  (AX), Z29, Z24
+	VMOVUPS      Z24, (AX)
+	VMULPS       Z28, Z25, Z25
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z25
+	VMOVUPS      Z25, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr13_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z28, Z13, Z13
+	VMOVUPS Z13, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z28, Z15, Z15
+	VMOVUPS Z15, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z28, Z17, Z17
+	VMOVUPS Z17, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z18, Z18
+	VMOVUPS Z18, (AX)
+	VMULPS  Z28, Z19, Z19
+	VMOVUPS Z19, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z20, Z20
+	VMOVUPS Z20, (AX)
+	VMULPS  Z28, Z21, Z21
+	VMOVUPS Z21, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z22, Z22
+	VMOVUPS Z22, (AX)
+	VMULPS  Z28, Z23, Z23
+	VMOVUPS Z23, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z24, Z24
+	VMOVUPS Z24, (AX)
+	VMULPS  Z28, Z25, Z25
+	VMOVUPS Z25, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr12:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32m_mr12_epilogue
+
+kernAVX512Tx32m_mr12_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	VBROADCASTSS 32(CX), Z30
+	VFMADD231PS  Z28, Z30, Z16
+	VFMADD231PS  Z29, Z30, Z17
+	VBROADCASTSS 36(CX), Z30
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	VBROADCASTSS 40(CX), Z30
+	VFMADD231PS  Z28, Z30, Z20
+	VFMADD231PS  Z29, Z30, Z21
+	VBROADCASTSS 44(CX), Z30
+	VFMADD231PS  Z28, Z30, Z22
+	VFMADD231PS  Z29, Z30, Z23
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32m_mr12_loop
+
+kernAVX512Tx32m_mr12_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32m_mr12_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VFMADD231PS  (AX), Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VFMADD231PS  (AX), Z29, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z28, Z9, Z9
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VFMADD231PS  (AX), Z29, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z28, Z11, Z11
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z12, Z12
+	VFMADD231PS  (AX), Z29, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z28, Z13, Z13
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z13
+	VMOVUPS      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z14, Z14
+	VFMADD231PS  (AX), Z29, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z28, Z15, Z15
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z15
+	VMOVUPS      Z15, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z16, Z16
+	VFMADD231PS  (AX), Z29, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z28, Z17, Z17
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z17
+	VMOVUPS      Z17, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z18, Z18
+	VFMADD231PS  (AX), Z29, Z18
+	VMOVUPS      Z18, (AX)
+	VMULPS       Z28, Z19, Z19
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z19
+	VMOVUPS      Z19, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z20, Z20
+	VFMADD231PS  (AX), Z29, Z20
+	VMOVUPS      Z20, (AX)
+	VMULPS       Z28, Z21, Z21
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z21
+	VMOVUPS      Z21, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z22, Z22
+	VFMADD231PS  (AX), Z29, Z22
+	VMOVUPS      Z22, (AX)
+	VMULPS       Z28, Z23, Z23
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z23
+	VMOVUPS      Z23, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr12_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z28, Z13, Z13
+	VMOVUPS Z13, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z28, Z15, Z15
+	VMOVUPS Z15, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z28, Z17, Z17
+	VMOVUPS Z17, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z18, Z18
+	VMOVUPS Z18, (AX)
+	VMULPS  Z28, Z19, Z19
+	VMOVUPS Z19, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z20, Z20
+	VMOVUPS Z20, (AX)
+	VMULPS  Z28, Z21, Z21
+	VMOVUPS Z21, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z22, Z22
+	VMOVUPS Z22, (AX)
+	VMULPS  Z28, Z23, Z23
+	VMOVUPS Z23, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr11:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32m_mr11_epilogue
+
+kernAVX512Tx32m_mr11_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	VBROADCASTSS 32(CX), Z30
+	VFMADD231PS  Z28, Z30, Z16
+	VFMADD231PS  Z29, Z30, Z17
+	VBROADCASTSS 36(CX), Z30
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	VBROADCASTSS 40(CX), Z30
+	VFMADD231PS  Z28, Z30, Z20
+	VFMADD231PS  Z29, Z30, Z21
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32m_mr11_loop
+
+kernAVX512Tx32m_mr11_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32m_mr11_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VFMADD231PS  (AX), Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VFMADD231PS  (AX), Z29, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z28, Z9, Z9
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VFMADD231PS  (AX), Z29, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z28, Z11, Z11
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z12, Z12
+	VFMADD231PS  (AX), Z29, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z28, Z13, Z13
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z13
+	VMOVUPS      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z14, Z14
+	VFMADD231PS  (AX), Z29, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z28, Z15, Z15
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z15
+	VMOVUPS      Z15, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z16, Z16
+	VFMADD231PS  (AX), Z29, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z28, Z17, Z17
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z17
+	VMOVUPS      Z17, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z18, Z18
+	VFMADD231PS  (AX), Z29, Z18
+	VMOVUPS      Z18, (AX)
+	VMULPS       Z28, Z19, Z19
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z19
+	VMOVUPS      Z19, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z20, Z20
+	VFMADD231PS  (AX), Z29, Z20
+	VMOVUPS      Z20, (AX)
+	VMULPS       Z28, Z21, Z21
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z21
+	VMOVUPS      Z21, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr11_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z28, Z13, Z13
+	VMOVUPS Z13, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z28, Z15, Z15
+	VMOVUPS Z15, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z28, Z17, Z17
+	VMOVUPS Z17, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z18, Z18
+	VMOVUPS Z18, (AX)
+	VMULPS  Z28, Z19, Z19
+	VMOVUPS Z19, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z20, Z20
+	VMOVUPS Z20, (AX)
+	VMULPS  Z28, Z21, Z21
+	VMOVUPS Z21, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr10:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32m_mr10_epilogue
+
+kernAVX512Tx32m_mr10_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	VBROADCASTSS 32(CX), Z30
+	VFMADD231PS  Z28, Z30, Z16
+	VFMADD231PS  Z29, Z30, Z17
+	VBROADCASTSS 36(CX), Z30
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32m_mr10_loop
+
+kernAVX512Tx32m_mr10_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32m_mr10_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VFMADD231PS  (AX), Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VFMADD231PS  (AX), Z29, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z28, Z9, Z9
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VFMADD231PS  (AX), Z29, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z28, Z11, Z11
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z12, Z12
+	VFMADD231PS  (AX), Z29, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z28, Z13, Z13
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z13
+	VMOVUPS      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z14, Z14
+	VFMADD231PS  (AX), Z29, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z28, Z15, Z15
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z15
+	VMOVUPS      Z15, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z16, Z16
+	VFMADD231PS  (AX), Z29, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z28, Z17, Z17
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z17
+	VMOVUPS      Z17, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z18, Z18
+	VFMADD231PS  (AX), Z29, Z18
+	VMOVUPS      Z18, (AX)
+	VMULPS       Z28, Z19, Z19
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z19
+	VMOVUPS      Z19, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr10_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z28, Z13, Z13
+	VMOVUPS Z13, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z28, Z15, Z15
+	VMOVUPS Z15, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z28, Z17, Z17
+	VMOVUPS Z17, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z18, Z18
+	VMOVUPS Z18, (AX)
+	VMULPS  Z28, Z19, Z19
+	VMOVUPS Z19, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr9:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32m_mr9_epilogue
+
+kernAVX512Tx32m_mr9_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	VBROADCASTSS 32(CX), Z30
+	VFMADD231PS  Z28, Z30, Z16
+	VFMADD231PS  Z29, Z30, Z17
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32m_mr9_loop
+
+kernAVX512Tx32m_mr9_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32m_mr9_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VFMADD231PS  (AX), Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VFMADD231PS  (AX), Z29, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z28, Z9, Z9
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VFMADD231PS  (AX), Z29, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z28, Z11, Z11
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z12, Z12
+	VFMADD231PS  (AX), Z29, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z28, Z13, Z13
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z13
+	VMOVUPS      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z14, Z14
+	VFMADD231PS  (AX), Z29, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z28, Z15, Z15
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z15
+	VMOVUPS      Z15, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z16, Z16
+	VFMADD231PS  (AX), Z29, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z28, Z17, Z17
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z17
+	VMOVUPS      Z17, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr9_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z28, Z13, Z13
+	VMOVUPS Z13, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z28, Z15, Z15
+	VMOVUPS Z15, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z28, Z17, Z17
+	VMOVUPS Z17, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr8:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32m_mr8_epilogue
+
+kernAVX512Tx32m_mr8_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32m_mr8_loop
+
+kernAVX512Tx32m_mr8_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32m_mr8_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VFMADD231PS  (AX), Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VFMADD231PS  (AX), Z29, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z28, Z9, Z9
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VFMADD231PS  (AX), Z29, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z28, Z11, Z11
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z12, Z12
+	VFMADD231PS  (AX), Z29, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z28, Z13, Z13
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z13
+	VMOVUPS      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z14, Z14
+	VFMADD231PS  (AX), Z29, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z28, Z15, Z15
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z15
+	VMOVUPS      Z15, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr8_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z28, Z13, Z13
+	VMOVUPS Z13, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z28, Z15, Z15
+	VMOVUPS Z15, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr7:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32m_mr7_epilogue
+
+kernAVX512Tx32m_mr7_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32m_mr7_loop
+
+kernAVX512Tx32m_mr7_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32m_mr7_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VFMADD231PS  (AX), Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VFMADD231PS  (AX), Z29, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z28, Z9, Z9
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VFMADD231PS  (AX), Z29, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z28, Z11, Z11
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z12, Z12
+	VFMADD231PS  (AX), Z29, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z28, Z13, Z13
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z13
+	VMOVUPS      Z13, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr7_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z28, Z13, Z13
+	VMOVUPS Z13, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr6:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32m_mr6_epilogue
+
+kernAVX512Tx32m_mr6_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32m_mr6_loop
+
+kernAVX512Tx32m_mr6_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32m_mr6_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VFMADD231PS  (AX), Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VFMADD231PS  (AX), Z29, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z28, Z9, Z9
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VFMADD231PS  (AX), Z29, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z28, Z11, Z11
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr6_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr5:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32m_mr5_epilogue
+
+kernAVX512Tx32m_mr5_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32m_mr5_loop
+
+kernAVX512Tx32m_mr5_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32m_mr5_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VFMADD231PS  (AX), Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VFMADD231PS  (AX), Z29, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z28, Z9, Z9
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr5_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr4:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32m_mr4_epilogue
+
+kernAVX512Tx32m_mr4_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32m_mr4_loop
+
+kernAVX512Tx32m_mr4_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32m_mr4_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VFMADD231PS  (AX), Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr4_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr3:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32m_mr3_epilogue
+
+kernAVX512Tx32m_mr3_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32m_mr3_loop
+
+kernAVX512Tx32m_mr3_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32m_mr3_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VFMADD231PS  (AX), Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr3_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr2:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32m_mr2_epilogue
+
+kernAVX512Tx32m_mr2_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32m_mr2_loop
+
+kernAVX512Tx32m_mr2_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx32m_mr2_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VFMADD231PS  (AX), Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr2_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr1:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx32m_mr1_epilogue
+
+kernAVX512Tx32m_mr1_loop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx32m_mr1_loop
+
+kernAVX512Tx32m_mr1_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), CX
+	SHLL         $0x01, CX
+	JZ           kernAVX512Tx32m_mr1_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VFMADD231PS  (AX), Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx32m_mr1_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func kernAVX512Tx16m(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·kernAVX512Tx16m(SB), NOSPLIT, $0-80
+	MOVQ mr+0(FP), AX
+	CMPQ AX, $0x0e
+	JEQ  kernAVX512Tx16m_mr14
+	CMPQ AX, $0x0d
+	JEQ  kernAVX512Tx16m_mr13
+	CMPQ AX, $0x0c
+	JEQ  kernAVX512Tx16m_mr12
+	CMPQ AX, $0x0b
+	JEQ  kernAVX512Tx16m_mr11
+	CMPQ AX, $0x0a
+	JEQ  kernAVX512Tx16m_mr10
+	CMPQ AX, $0x09
+	JEQ  kernAVX512Tx16m_mr9
+	CMPQ AX, $0x08
+	JEQ  kernAVX512Tx16m_mr8
+	CMPQ AX, $0x07
+	JEQ  kernAVX512Tx16m_mr7
+	CMPQ AX, $0x06
+	JEQ  kernAVX512Tx16m_mr6
+	CMPQ AX, $0x05
+	JEQ  kernAVX512Tx16m_mr5
+	CMPQ AX, $0x04
+	JEQ  kernAVX512Tx16m_mr4
+	CMPQ AX, $0x03
+	JEQ  kernAVX512Tx16m_mr3
+	CMPQ AX, $0x02
+	JEQ  kernAVX512Tx16m_mr2
+	CMPQ AX, $0x01
+	JEQ  kernAVX512Tx16m_mr1
+	RET
+
+kernAVX512Tx16m_mr14:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx16m_mr14_epilogue
+
+kernAVX512Tx16m_mr14_loop:
+	VMOVUPS.Z    (BX), K1, Z28
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z1
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z3
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z5
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z7
+	VBROADCASTSS 32(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VBROADCASTSS 36(CX), Z30
+	VFMADD231PS  Z28, Z30, Z9
+	VBROADCASTSS 40(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VBROADCASTSS 44(CX), Z30
+	VFMADD231PS  Z28, Z30, Z11
+	VBROADCASTSS 48(CX), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VBROADCASTSS 52(CX), Z30
+	VFMADD231PS  Z28, Z30, Z13
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx16m_mr14_loop
+
+kernAVX512Tx16m_mr14_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx16m_mr14_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z7, Z7
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z9, Z9
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z9
+	VMOVUPS      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z10
+	VMOVUPS      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z11, Z11
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z11
+	VMOVUPS      Z11, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z12
+	VMOVUPS      Z12, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z13, Z13
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z13
+	VMOVUPS      Z13, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr14_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z12, Z12
+	VMOVUPS Z12, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z13, Z13
+	VMOVUPS Z13, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr13:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx16m_mr13_epilogue
+
+kernAVX512Tx16m_mr13_loop:
+	VMOVUPS.Z    (BX), K1, Z28
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z1
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z3
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z5
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z7
+	VBROADCASTSS 32(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VBROADCASTSS 36(CX), Z30
+	VFMADD231PS  Z28, Z30, Z9
+	VBROADCASTSS 40(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VBROADCASTSS 44(CX), Z30
+	VFMADD231PS  Z28, Z30, Z11
+	VBROADCASTSS 48(CX), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx16m_mr13_loop
+
+kernAVX512Tx16m_mr13_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx16m_mr13_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z7, Z7
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z9, Z9
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z9
+	VMOVUPS      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z10
+	VMOVUPS      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z11, Z11
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z11
+	VMOVUPS      Z11, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z12
+	VMOVUPS      Z12, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr13_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z12, Z12
+	VMOVUPS Z12, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr12:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx16m_mr12_epilogue
+
+kernAVX512Tx16m_mr12_loop:
+	VMOVUPS.Z    (BX), K1, Z28
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z1
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z3
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z5
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z7
+	VBROADCASTSS 32(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VBROADCASTSS 36(CX), Z30
+	VFMADD231PS  Z28, Z30, Z9
+	VBROADCASTSS 40(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VBROADCASTSS 44(CX), Z30
+	VFMADD231PS  Z28, Z30, Z11
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx16m_mr12_loop
+
+kernAVX512Tx16m_mr12_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx16m_mr12_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z7, Z7
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z9, Z9
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z9
+	VMOVUPS      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z10
+	VMOVUPS      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z11, Z11
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z11
+	VMOVUPS      Z11, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr12_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr11:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx16m_mr11_epilogue
+
+kernAVX512Tx16m_mr11_loop:
+	VMOVUPS.Z    (BX), K1, Z28
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z1
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z3
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z5
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z7
+	VBROADCASTSS 32(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VBROADCASTSS 36(CX), Z30
+	VFMADD231PS  Z28, Z30, Z9
+	VBROADCASTSS 40(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx16m_mr11_loop
+
+kernAVX512Tx16m_mr11_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx16m_mr11_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z7, Z7
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z9, Z9
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z9
+	VMOVUPS      Z9, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z10
+	VMOVUPS      Z10, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr11_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr10:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx16m_mr10_epilogue
+
+kernAVX512Tx16m_mr10_loop:
+	VMOVUPS.Z    (BX), K1, Z28
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z1
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z3
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z5
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z7
+	VBROADCASTSS 32(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VBROADCASTSS 36(CX), Z30
+	VFMADD231PS  Z28, Z30, Z9
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx16m_mr10_loop
+
+kernAVX512Tx16m_mr10_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx16m_mr10_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z7, Z7
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z9, Z9
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z9
+	VMOVUPS      Z9, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr10_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr9:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx16m_mr9_epilogue
+
+kernAVX512Tx16m_mr9_loop:
+	VMOVUPS.Z    (BX), K1, Z28
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z1
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z3
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z5
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z7
+	VBROADCASTSS 32(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx16m_mr9_loop
+
+kernAVX512Tx16m_mr9_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx16m_mr9_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z7, Z7
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      Z7, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z8
+	VMOVUPS      Z8, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr9_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr8:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx16m_mr8_epilogue
+
+kernAVX512Tx16m_mr8_loop:
+	VMOVUPS.Z    (BX), K1, Z28
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z1
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z3
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z5
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z7
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx16m_mr8_loop
+
+kernAVX512Tx16m_mr8_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx16m_mr8_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z7, Z7
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      Z7, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr8_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr7:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx16m_mr7_epilogue
+
+kernAVX512Tx16m_mr7_loop:
+	VMOVUPS.Z    (BX), K1, Z28
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z1
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z3
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z5
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx16m_mr7_loop
+
+kernAVX512Tx16m_mr7_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx16m_mr7_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z6
+	VMOVUPS      Z6, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr7_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr6:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx16m_mr6_epilogue
+
+kernAVX512Tx16m_mr6_loop:
+	VMOVUPS.Z    (BX), K1, Z28
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z1
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z3
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z5
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx16m_mr6_loop
+
+kernAVX512Tx16m_mr6_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx16m_mr6_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr6_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr5:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx16m_mr5_epilogue
+
+kernAVX512Tx16m_mr5_loop:
+	VMOVUPS.Z    (BX), K1, Z28
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z1
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z3
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx16m_mr5_loop
+
+kernAVX512Tx16m_mr5_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx16m_mr5_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z4
+	VMOVUPS      Z4, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr5_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr4:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx16m_mr4_epilogue
+
+kernAVX512Tx16m_mr4_loop:
+	VMOVUPS.Z    (BX), K1, Z28
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z1
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z3
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx16m_mr4_loop
+
+kernAVX512Tx16m_mr4_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx16m_mr4_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr4_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr3:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx16m_mr3_epilogue
+
+kernAVX512Tx16m_mr3_loop:
+	VMOVUPS.Z    (BX), K1, Z28
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z1
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx16m_mr3_loop
+
+kernAVX512Tx16m_mr3_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx16m_mr3_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z2
+	VMOVUPS      Z2, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr3_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr2:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx16m_mr2_epilogue
+
+kernAVX512Tx16m_mr2_loop:
+	VMOVUPS.Z    (BX), K1, Z28
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z1
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx16m_mr2_loop
+
+kernAVX512Tx16m_mr2_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX512Tx16m_mr2_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr2_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr1:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	MOVQ   nlast+72(FP), DI
+	LEAQ   tailmask16<>+0(SB), R8
+	KMOVW  (R8)(DI*2), K1
+	VXORPS Z0, Z0, Z0
+	TESTQ  AX, AX
+	JZ     kernAVX512Tx16m_mr1_epilogue
+
+kernAVX512Tx16m_mr1_loop:
+	VMOVUPS.Z    (BX), K1, Z28
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX512Tx16m_mr1_loop
+
+kernAVX512Tx16m_mr1_epilogue:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), CX
+	SHLL         $0x01, CX
+	JZ           kernAVX512Tx16m_mr1_nobeta
+	VBROADCASTSS beta+68(FP), Z29
+	VMULPS       Z28, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z0
+	VMOVUPS      Z0, K1, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX512Tx16m_mr1_nobeta:
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func kernAVX2Nx16(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+// Requires: AVX, FMA3
+TEXT ·kernAVX2Nx16(SB), NOSPLIT, $0-80
+	MOVQ mr+0(FP), AX
+	CMPQ AX, $0x06
+	JEQ  kernAVX2Nx16_mr6
+	CMPQ AX, $0x05
+	JEQ  kernAVX2Nx16_mr5
+	CMPQ AX, $0x04
+	JEQ  kernAVX2Nx16_mr4
+	CMPQ AX, $0x03
+	JEQ  kernAVX2Nx16_mr3
+	CMPQ AX, $0x02
+	JEQ  kernAVX2Nx16_mr2
+	CMPQ AX, $0x01
+	JEQ  kernAVX2Nx16_mr1
+	RET
+
+kernAVX2Nx16_mr6:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
+	LEAQ   (DX)(DX*4), R8
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -6677,11 +12979,11 @@ kernAVX2x16_mr6:
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
 	TESTQ  AX, AX
-	JZ     kernAVX2x16_mr6_epilogue
+	JZ     kernAVX2Nx16_mr6_epilogue
 
-kernAVX2x16_mr6_loop:
-	VMOVUPS      (SI), Y12
-	VMOVUPS      32(SI), Y13
+kernAVX2Nx16_mr6_loop:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
 	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
@@ -6691,29 +12993,29 @@ kernAVX2x16_mr6_loop:
 	VBROADCASTSS (CX)(DX*2), Y14
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	VBROADCASTSS (CX)(R8*1), Y14
+	VBROADCASTSS (CX)(DI*1), Y14
 	VFMADD231PS  Y12, Y14, Y6
 	VFMADD231PS  Y13, Y14, Y7
 	VBROADCASTSS (CX)(DX*4), Y14
 	VFMADD231PS  Y12, Y14, Y8
 	VFMADD231PS  Y13, Y14, Y9
-	VBROADCASTSS (CX)(R9*1), Y14
+	VBROADCASTSS (CX)(R8*1), Y14
 	VFMADD231PS  Y12, Y14, Y10
 	VFMADD231PS  Y13, Y14, Y11
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX2x16_mr6_loop
+	JNZ          kernAVX2Nx16_mr6_loop
 
-kernAVX2x16_mr6_epilogue:
-	VBROADCASTSS alpha+72(FP), Y12
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX2Nx16_mr6_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX2x16_mr6_nobeta
-	VBROADCASTSS beta+76(FP), Y13
+	JZ           kernAVX2Nx16_mr6_nobeta
+	VBROADCASTSS beta+68(FP), Y13
 	VMULPS       Y12, Y0, Y0
 	VFMADD231PS  (AX), Y13, Y0
 	VMOVUPS      Y0, (AX)
@@ -6758,7 +13060,7 @@ kernAVX2x16_mr6_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX2x16_mr6_nobeta:
+kernAVX2Nx16_mr6_nobeta:
 	VMULPS  Y12, Y0, Y0
 	VMOVUPS Y0, (AX)
 	VMULPS  Y12, Y1, Y1
@@ -6791,17 +13093,15 @@ kernAVX2x16_mr6_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX2x16_mr5:
+kernAVX2Nx16_mr5:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -6813,11 +13113,11 @@ kernAVX2x16_mr5:
 	VXORPS Y8, Y8, Y8
 	VXORPS Y9, Y9, Y9
 	TESTQ  AX, AX
-	JZ     kernAVX2x16_mr5_epilogue
+	JZ     kernAVX2Nx16_mr5_epilogue
 
-kernAVX2x16_mr5_loop:
-	VMOVUPS      (SI), Y12
-	VMOVUPS      32(SI), Y13
+kernAVX2Nx16_mr5_loop:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
 	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
@@ -6827,26 +13127,26 @@ kernAVX2x16_mr5_loop:
 	VBROADCASTSS (CX)(DX*2), Y14
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	VBROADCASTSS (CX)(R8*1), Y14
+	VBROADCASTSS (CX)(DI*1), Y14
 	VFMADD231PS  Y12, Y14, Y6
 	VFMADD231PS  Y13, Y14, Y7
 	VBROADCASTSS (CX)(DX*4), Y14
 	VFMADD231PS  Y12, Y14, Y8
 	VFMADD231PS  Y13, Y14, Y9
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX2x16_mr5_loop
+	JNZ          kernAVX2Nx16_mr5_loop
 
-kernAVX2x16_mr5_epilogue:
-	VBROADCASTSS alpha+72(FP), Y12
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX2Nx16_mr5_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX2x16_mr5_nobeta
-	VBROADCASTSS beta+76(FP), Y13
+	JZ           kernAVX2Nx16_mr5_nobeta
+	VBROADCASTSS beta+68(FP), Y13
 	VMULPS       Y12, Y0, Y0
 	VFMADD231PS  (AX), Y13, Y0
 	VMOVUPS      Y0, (AX)
@@ -6884,7 +13184,7 @@ kernAVX2x16_mr5_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX2x16_mr5_nobeta:
+kernAVX2Nx16_mr5_nobeta:
 	VMULPS  Y12, Y0, Y0
 	VMOVUPS Y0, (AX)
 	VMULPS  Y12, Y1, Y1
@@ -6912,17 +13212,15 @@ kernAVX2x16_mr5_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX2x16_mr4:
+kernAVX2Nx16_mr4:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
-	LEAQ   (DX)(DX*2), R8
+	SHLQ   $0x02, SI
+	LEAQ   (DX)(DX*2), DI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -6932,11 +13230,11 @@ kernAVX2x16_mr4:
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
 	TESTQ  AX, AX
-	JZ     kernAVX2x16_mr4_epilogue
+	JZ     kernAVX2Nx16_mr4_epilogue
 
-kernAVX2x16_mr4_loop:
-	VMOVUPS      (SI), Y12
-	VMOVUPS      32(SI), Y13
+kernAVX2Nx16_mr4_loop:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
 	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
@@ -6946,23 +13244,23 @@ kernAVX2x16_mr4_loop:
 	VBROADCASTSS (CX)(DX*2), Y14
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	VBROADCASTSS (CX)(R8*1), Y14
+	VBROADCASTSS (CX)(DI*1), Y14
 	VFMADD231PS  Y12, Y14, Y6
 	VFMADD231PS  Y13, Y14, Y7
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX2x16_mr4_loop
+	JNZ          kernAVX2Nx16_mr4_loop
 
-kernAVX2x16_mr4_epilogue:
-	VBROADCASTSS alpha+72(FP), Y12
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX2Nx16_mr4_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX2x16_mr4_nobeta
-	VBROADCASTSS beta+76(FP), Y13
+	JZ           kernAVX2Nx16_mr4_nobeta
+	VBROADCASTSS beta+68(FP), Y13
 	VMULPS       Y12, Y0, Y0
 	VFMADD231PS  (AX), Y13, Y0
 	VMOVUPS      Y0, (AX)
@@ -6993,7 +13291,7 @@ kernAVX2x16_mr4_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX2x16_mr4_nobeta:
+kernAVX2Nx16_mr4_nobeta:
 	VMULPS  Y12, Y0, Y0
 	VMOVUPS Y0, (AX)
 	VMULPS  Y12, Y1, Y1
@@ -7016,16 +13314,14 @@ kernAVX2x16_mr4_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX2x16_mr3:
+kernAVX2Nx16_mr3:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
+	SHLQ   $0x02, SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -7033,11 +13329,11 @@ kernAVX2x16_mr3:
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	TESTQ  AX, AX
-	JZ     kernAVX2x16_mr3_epilogue
+	JZ     kernAVX2Nx16_mr3_epilogue
 
-kernAVX2x16_mr3_loop:
-	VMOVUPS      (SI), Y12
-	VMOVUPS      32(SI), Y13
+kernAVX2Nx16_mr3_loop:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
 	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
@@ -7047,20 +13343,20 @@ kernAVX2x16_mr3_loop:
 	VBROADCASTSS (CX)(DX*2), Y14
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX2x16_mr3_loop
+	JNZ          kernAVX2Nx16_mr3_loop
 
-kernAVX2x16_mr3_epilogue:
-	VBROADCASTSS alpha+72(FP), Y12
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX2Nx16_mr3_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX2x16_mr3_nobeta
-	VBROADCASTSS beta+76(FP), Y13
+	JZ           kernAVX2Nx16_mr3_nobeta
+	VBROADCASTSS beta+68(FP), Y13
 	VMULPS       Y12, Y0, Y0
 	VFMADD231PS  (AX), Y13, Y0
 	VMOVUPS      Y0, (AX)
@@ -7084,7 +13380,7 @@ kernAVX2x16_mr3_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX2x16_mr3_nobeta:
+kernAVX2Nx16_mr3_nobeta:
 	VMULPS  Y12, Y0, Y0
 	VMOVUPS Y0, (AX)
 	VMULPS  Y12, Y1, Y1
@@ -7102,46 +13398,44 @@ kernAVX2x16_mr3_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX2x16_mr2:
+kernAVX2Nx16_mr2:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
+	SHLQ   $0x02, SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	TESTQ  AX, AX
-	JZ     kernAVX2x16_mr2_epilogue
+	JZ     kernAVX2Nx16_mr2_epilogue
 
-kernAVX2x16_mr2_loop:
-	VMOVUPS      (SI), Y12
-	VMOVUPS      32(SI), Y13
+kernAVX2Nx16_mr2_loop:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
 	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
 	VBROADCASTSS (CX)(DX*1), Y14
 	VFMADD231PS  Y12, Y14, Y2
 	VFMADD231PS  Y13, Y14, Y3
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX2x16_mr2_loop
+	JNZ          kernAVX2Nx16_mr2_loop
 
-kernAVX2x16_mr2_epilogue:
-	VBROADCASTSS alpha+72(FP), Y12
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX2Nx16_mr2_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX2x16_mr2_nobeta
-	VBROADCASTSS beta+76(FP), Y13
+	JZ           kernAVX2Nx16_mr2_nobeta
+	VBROADCASTSS beta+68(FP), Y13
 	VMULPS       Y12, Y0, Y0
 	VFMADD231PS  (AX), Y13, Y0
 	VMOVUPS      Y0, (AX)
@@ -7158,7 +13452,7 @@ kernAVX2x16_mr2_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX2x16_mr2_nobeta:
+kernAVX2Nx16_mr2_nobeta:
 	VMULPS  Y12, Y0, Y0
 	VMOVUPS Y0, (AX)
 	VMULPS  Y12, Y1, Y1
@@ -7171,41 +13465,39 @@ kernAVX2x16_mr2_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX2x16_mr1:
+kernAVX2Nx16_mr1:
 	MOVQ   kc+8(FP), AX
 	MOVQ   a+16(FP), CX
-	MOVQ   rs+24(FP), DX
-	MOVQ   ks+32(FP), BX
-	MOVQ   b+40(FP), SI
-	MOVQ   sb+48(FP), DI
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
 	SHLQ   $0x02, DX
-	SHLQ   $0x02, BX
-	SHLQ   $0x02, DI
+	SHLQ   $0x02, SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	TESTQ  AX, AX
-	JZ     kernAVX2x16_mr1_epilogue
+	JZ     kernAVX2Nx16_mr1_epilogue
 
-kernAVX2x16_mr1_loop:
-	VMOVUPS      (SI), Y12
-	VMOVUPS      32(SI), Y13
+kernAVX2Nx16_mr1_loop:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
 	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX2x16_mr1_loop
+	JNZ          kernAVX2Nx16_mr1_loop
 
-kernAVX2x16_mr1_epilogue:
-	VBROADCASTSS alpha+72(FP), Y12
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX2Nx16_mr1_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), CX
+	MOVL         beta+68(FP), CX
 	SHLL         $0x01, CX
-	JZ           kernAVX2x16_mr1_nobeta
-	VBROADCASTSS beta+76(FP), Y13
+	JZ           kernAVX2Nx16_mr1_nobeta
+	VBROADCASTSS beta+68(FP), Y13
 	VMULPS       Y12, Y0, Y0
 	VFMADD231PS  (AX), Y13, Y0
 	VMOVUPS      Y0, (AX)
@@ -7215,7 +13507,7 @@ kernAVX2x16_mr1_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX2x16_mr1_nobeta:
+kernAVX2Nx16_mr1_nobeta:
 	VMULPS  Y12, Y0, Y0
 	VMOVUPS Y0, (AX)
 	VMULPS  Y12, Y1, Y1
@@ -7223,41 +13515,39 @@ kernAVX2x16_mr1_nobeta:
 	VZEROUPPER
 	RET
 
-// func kernAVX2x16m(mr int, kc int, a *float32, rs int, ks int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+// func kernAVX2Nx16m(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
 // Requires: AVX, FMA3
-TEXT ·kernAVX2x16m(SB), NOSPLIT, $0-88
+TEXT ·kernAVX2Nx16m(SB), NOSPLIT, $0-80
 	MOVQ mr+0(FP), AX
 	CMPQ AX, $0x06
-	JEQ  kernAVX2x16m_mr6
+	JEQ  kernAVX2Nx16m_mr6
 	CMPQ AX, $0x05
-	JEQ  kernAVX2x16m_mr5
+	JEQ  kernAVX2Nx16m_mr5
 	CMPQ AX, $0x04
-	JEQ  kernAVX2x16m_mr4
+	JEQ  kernAVX2Nx16m_mr4
 	CMPQ AX, $0x03
-	JEQ  kernAVX2x16m_mr3
+	JEQ  kernAVX2Nx16m_mr3
 	CMPQ AX, $0x02
-	JEQ  kernAVX2x16m_mr2
+	JEQ  kernAVX2Nx16m_mr2
 	CMPQ AX, $0x01
-	JEQ  kernAVX2x16m_mr1
+	JEQ  kernAVX2Nx16m_mr1
 	RET
 
-kernAVX2x16m_mr6:
+kernAVX2Nx16m_mr6:
 	MOVQ    kc+8(FP), AX
 	MOVQ    a+16(FP), CX
-	MOVQ    rs+24(FP), DX
-	MOVQ    ks+32(FP), BX
-	MOVQ    b+40(FP), SI
-	MOVQ    sb+48(FP), DI
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
 	SHLQ    $0x02, DX
-	SHLQ    $0x02, BX
-	SHLQ    $0x02, DI
-	LEAQ    (DX)(DX*2), R8
-	LEAQ    (DX)(DX*4), R9
-	MOVQ    nlast+80(FP), R10
-	LEAQ    tailmask8<>+0(SB), R11
-	NEGQ    R10
-	ADDQ    $0x08, R10
-	VMOVDQU (R11)(R10*4), Y15
+	SHLQ    $0x02, SI
+	LEAQ    (DX)(DX*2), DI
+	LEAQ    (DX)(DX*4), R8
+	MOVQ    nlast+72(FP), R9
+	LEAQ    tailmask8<>+0(SB), R10
+	NEGQ    R9
+	ADDQ    $0x08, R9
+	VMOVDQU (R10)(R9*4), Y15
 	VXORPS  Y0, Y0, Y0
 	VXORPS  Y1, Y1, Y1
 	VXORPS  Y2, Y2, Y2
@@ -7271,11 +13561,11 @@ kernAVX2x16m_mr6:
 	VXORPS  Y10, Y10, Y10
 	VXORPS  Y11, Y11, Y11
 	TESTQ   AX, AX
-	JZ      kernAVX2x16m_mr6_epilogue
+	JZ      kernAVX2Nx16m_mr6_epilogue
 
-kernAVX2x16m_mr6_loop:
-	VMOVUPS      (SI), Y12
-	VMASKMOVPS   32(SI), Y15, Y13
+kernAVX2Nx16m_mr6_loop:
+	VMOVUPS      (BX), Y12
+	VMASKMOVPS   32(BX), Y15, Y13
 	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
@@ -7285,29 +13575,29 @@ kernAVX2x16m_mr6_loop:
 	VBROADCASTSS (CX)(DX*2), Y14
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	VBROADCASTSS (CX)(R8*1), Y14
+	VBROADCASTSS (CX)(DI*1), Y14
 	VFMADD231PS  Y12, Y14, Y6
 	VFMADD231PS  Y13, Y14, Y7
 	VBROADCASTSS (CX)(DX*4), Y14
 	VFMADD231PS  Y12, Y14, Y8
 	VFMADD231PS  Y13, Y14, Y9
-	VBROADCASTSS (CX)(R9*1), Y14
+	VBROADCASTSS (CX)(R8*1), Y14
 	VFMADD231PS  Y12, Y14, Y10
 	VFMADD231PS  Y13, Y14, Y11
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX2x16m_mr6_loop
+	JNZ          kernAVX2Nx16m_mr6_loop
 
-kernAVX2x16m_mr6_epilogue:
-	VBROADCASTSS alpha+72(FP), Y12
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX2Nx16m_mr6_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX2x16m_mr6_nobeta
-	VBROADCASTSS beta+76(FP), Y13
+	JZ           kernAVX2Nx16m_mr6_nobeta
+	VBROADCASTSS beta+68(FP), Y13
 	VMULPS       Y12, Y0, Y0
 	VFMADD231PS  (AX), Y13, Y0
 	VMOVUPS      Y0, (AX)
@@ -7358,7 +13648,7 @@ kernAVX2x16m_mr6_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX2x16m_mr6_nobeta:
+kernAVX2Nx16m_mr6_nobeta:
 	VMULPS     Y12, Y0, Y0
 	VMOVUPS    Y0, (AX)
 	VMULPS     Y12, Y1, Y1
@@ -7391,22 +13681,20 @@ kernAVX2x16m_mr6_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX2x16m_mr5:
+kernAVX2Nx16m_mr5:
 	MOVQ    kc+8(FP), AX
 	MOVQ    a+16(FP), CX
-	MOVQ    rs+24(FP), DX
-	MOVQ    ks+32(FP), BX
-	MOVQ    b+40(FP), SI
-	MOVQ    sb+48(FP), DI
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
 	SHLQ    $0x02, DX
-	SHLQ    $0x02, BX
-	SHLQ    $0x02, DI
-	LEAQ    (DX)(DX*2), R8
-	MOVQ    nlast+80(FP), R9
-	LEAQ    tailmask8<>+0(SB), R10
-	NEGQ    R9
-	ADDQ    $0x08, R9
-	VMOVDQU (R10)(R9*4), Y15
+	SHLQ    $0x02, SI
+	LEAQ    (DX)(DX*2), DI
+	MOVQ    nlast+72(FP), R8
+	LEAQ    tailmask8<>+0(SB), R9
+	NEGQ    R8
+	ADDQ    $0x08, R8
+	VMOVDQU (R9)(R8*4), Y15
 	VXORPS  Y0, Y0, Y0
 	VXORPS  Y1, Y1, Y1
 	VXORPS  Y2, Y2, Y2
@@ -7418,11 +13706,11 @@ kernAVX2x16m_mr5:
 	VXORPS  Y8, Y8, Y8
 	VXORPS  Y9, Y9, Y9
 	TESTQ   AX, AX
-	JZ      kernAVX2x16m_mr5_epilogue
+	JZ      kernAVX2Nx16m_mr5_epilogue
 
-kernAVX2x16m_mr5_loop:
-	VMOVUPS      (SI), Y12
-	VMASKMOVPS   32(SI), Y15, Y13
+kernAVX2Nx16m_mr5_loop:
+	VMOVUPS      (BX), Y12
+	VMASKMOVPS   32(BX), Y15, Y13
 	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
@@ -7432,26 +13720,26 @@ kernAVX2x16m_mr5_loop:
 	VBROADCASTSS (CX)(DX*2), Y14
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	VBROADCASTSS (CX)(R8*1), Y14
+	VBROADCASTSS (CX)(DI*1), Y14
 	VFMADD231PS  Y12, Y14, Y6
 	VFMADD231PS  Y13, Y14, Y7
 	VBROADCASTSS (CX)(DX*4), Y14
 	VFMADD231PS  Y12, Y14, Y8
 	VFMADD231PS  Y13, Y14, Y9
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX2x16m_mr5_loop
+	JNZ          kernAVX2Nx16m_mr5_loop
 
-kernAVX2x16m_mr5_epilogue:
-	VBROADCASTSS alpha+72(FP), Y12
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX2Nx16m_mr5_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX2x16m_mr5_nobeta
-	VBROADCASTSS beta+76(FP), Y13
+	JZ           kernAVX2Nx16m_mr5_nobeta
+	VBROADCASTSS beta+68(FP), Y13
 	VMULPS       Y12, Y0, Y0
 	VFMADD231PS  (AX), Y13, Y0
 	VMOVUPS      Y0, (AX)
@@ -7494,7 +13782,7 @@ kernAVX2x16m_mr5_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX2x16m_mr5_nobeta:
+kernAVX2Nx16m_mr5_nobeta:
 	VMULPS     Y12, Y0, Y0
 	VMOVUPS    Y0, (AX)
 	VMULPS     Y12, Y1, Y1
@@ -7522,22 +13810,20 @@ kernAVX2x16m_mr5_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX2x16m_mr4:
+kernAVX2Nx16m_mr4:
 	MOVQ    kc+8(FP), AX
 	MOVQ    a+16(FP), CX
-	MOVQ    rs+24(FP), DX
-	MOVQ    ks+32(FP), BX
-	MOVQ    b+40(FP), SI
-	MOVQ    sb+48(FP), DI
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
 	SHLQ    $0x02, DX
-	SHLQ    $0x02, BX
-	SHLQ    $0x02, DI
-	LEAQ    (DX)(DX*2), R8
-	MOVQ    nlast+80(FP), R9
-	LEAQ    tailmask8<>+0(SB), R10
-	NEGQ    R9
-	ADDQ    $0x08, R9
-	VMOVDQU (R10)(R9*4), Y15
+	SHLQ    $0x02, SI
+	LEAQ    (DX)(DX*2), DI
+	MOVQ    nlast+72(FP), R8
+	LEAQ    tailmask8<>+0(SB), R9
+	NEGQ    R8
+	ADDQ    $0x08, R8
+	VMOVDQU (R9)(R8*4), Y15
 	VXORPS  Y0, Y0, Y0
 	VXORPS  Y1, Y1, Y1
 	VXORPS  Y2, Y2, Y2
@@ -7547,11 +13833,11 @@ kernAVX2x16m_mr4:
 	VXORPS  Y6, Y6, Y6
 	VXORPS  Y7, Y7, Y7
 	TESTQ   AX, AX
-	JZ      kernAVX2x16m_mr4_epilogue
+	JZ      kernAVX2Nx16m_mr4_epilogue
 
-kernAVX2x16m_mr4_loop:
-	VMOVUPS      (SI), Y12
-	VMASKMOVPS   32(SI), Y15, Y13
+kernAVX2Nx16m_mr4_loop:
+	VMOVUPS      (BX), Y12
+	VMASKMOVPS   32(BX), Y15, Y13
 	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
@@ -7561,23 +13847,23 @@ kernAVX2x16m_mr4_loop:
 	VBROADCASTSS (CX)(DX*2), Y14
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	VBROADCASTSS (CX)(R8*1), Y14
+	VBROADCASTSS (CX)(DI*1), Y14
 	VFMADD231PS  Y12, Y14, Y6
 	VFMADD231PS  Y13, Y14, Y7
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX2x16m_mr4_loop
+	JNZ          kernAVX2Nx16m_mr4_loop
 
-kernAVX2x16m_mr4_epilogue:
-	VBROADCASTSS alpha+72(FP), Y12
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX2Nx16m_mr4_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX2x16m_mr4_nobeta
-	VBROADCASTSS beta+76(FP), Y13
+	JZ           kernAVX2Nx16m_mr4_nobeta
+	VBROADCASTSS beta+68(FP), Y13
 	VMULPS       Y12, Y0, Y0
 	VFMADD231PS  (AX), Y13, Y0
 	VMOVUPS      Y0, (AX)
@@ -7612,7 +13898,7 @@ kernAVX2x16m_mr4_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX2x16m_mr4_nobeta:
+kernAVX2Nx16m_mr4_nobeta:
 	VMULPS     Y12, Y0, Y0
 	VMOVUPS    Y0, (AX)
 	VMULPS     Y12, Y1, Y1
@@ -7635,21 +13921,19 @@ kernAVX2x16m_mr4_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX2x16m_mr3:
+kernAVX2Nx16m_mr3:
 	MOVQ    kc+8(FP), AX
 	MOVQ    a+16(FP), CX
-	MOVQ    rs+24(FP), DX
-	MOVQ    ks+32(FP), BX
-	MOVQ    b+40(FP), SI
-	MOVQ    sb+48(FP), DI
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
 	SHLQ    $0x02, DX
-	SHLQ    $0x02, BX
-	SHLQ    $0x02, DI
-	MOVQ    nlast+80(FP), R8
-	LEAQ    tailmask8<>+0(SB), R9
-	NEGQ    R8
-	ADDQ    $0x08, R8
-	VMOVDQU (R9)(R8*4), Y15
+	SHLQ    $0x02, SI
+	MOVQ    nlast+72(FP), DI
+	LEAQ    tailmask8<>+0(SB), R8
+	NEGQ    DI
+	ADDQ    $0x08, DI
+	VMOVDQU (R8)(DI*4), Y15
 	VXORPS  Y0, Y0, Y0
 	VXORPS  Y1, Y1, Y1
 	VXORPS  Y2, Y2, Y2
@@ -7657,11 +13941,11 @@ kernAVX2x16m_mr3:
 	VXORPS  Y4, Y4, Y4
 	VXORPS  Y5, Y5, Y5
 	TESTQ   AX, AX
-	JZ      kernAVX2x16m_mr3_epilogue
+	JZ      kernAVX2Nx16m_mr3_epilogue
 
-kernAVX2x16m_mr3_loop:
-	VMOVUPS      (SI), Y12
-	VMASKMOVPS   32(SI), Y15, Y13
+kernAVX2Nx16m_mr3_loop:
+	VMOVUPS      (BX), Y12
+	VMASKMOVPS   32(BX), Y15, Y13
 	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
@@ -7671,20 +13955,20 @@ kernAVX2x16m_mr3_loop:
 	VBROADCASTSS (CX)(DX*2), Y14
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX2x16m_mr3_loop
+	JNZ          kernAVX2Nx16m_mr3_loop
 
-kernAVX2x16m_mr3_epilogue:
-	VBROADCASTSS alpha+72(FP), Y12
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX2Nx16m_mr3_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX2x16m_mr3_nobeta
-	VBROADCASTSS beta+76(FP), Y13
+	JZ           kernAVX2Nx16m_mr3_nobeta
+	VBROADCASTSS beta+68(FP), Y13
 	VMULPS       Y12, Y0, Y0
 	VFMADD231PS  (AX), Y13, Y0
 	VMOVUPS      Y0, (AX)
@@ -7711,7 +13995,7 @@ kernAVX2x16m_mr3_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX2x16m_mr3_nobeta:
+kernAVX2Nx16m_mr3_nobeta:
 	VMULPS     Y12, Y0, Y0
 	VMOVUPS    Y0, (AX)
 	VMULPS     Y12, Y1, Y1
@@ -7729,51 +14013,49 @@ kernAVX2x16m_mr3_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX2x16m_mr2:
+kernAVX2Nx16m_mr2:
 	MOVQ    kc+8(FP), AX
 	MOVQ    a+16(FP), CX
-	MOVQ    rs+24(FP), DX
-	MOVQ    ks+32(FP), BX
-	MOVQ    b+40(FP), SI
-	MOVQ    sb+48(FP), DI
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
 	SHLQ    $0x02, DX
-	SHLQ    $0x02, BX
-	SHLQ    $0x02, DI
-	MOVQ    nlast+80(FP), R8
-	LEAQ    tailmask8<>+0(SB), R9
-	NEGQ    R8
-	ADDQ    $0x08, R8
-	VMOVDQU (R9)(R8*4), Y15
+	SHLQ    $0x02, SI
+	MOVQ    nlast+72(FP), DI
+	LEAQ    tailmask8<>+0(SB), R8
+	NEGQ    DI
+	ADDQ    $0x08, DI
+	VMOVDQU (R8)(DI*4), Y15
 	VXORPS  Y0, Y0, Y0
 	VXORPS  Y1, Y1, Y1
 	VXORPS  Y2, Y2, Y2
 	VXORPS  Y3, Y3, Y3
 	TESTQ   AX, AX
-	JZ      kernAVX2x16m_mr2_epilogue
+	JZ      kernAVX2Nx16m_mr2_epilogue
 
-kernAVX2x16m_mr2_loop:
-	VMOVUPS      (SI), Y12
-	VMASKMOVPS   32(SI), Y15, Y13
+kernAVX2Nx16m_mr2_loop:
+	VMOVUPS      (BX), Y12
+	VMASKMOVPS   32(BX), Y15, Y13
 	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
 	VBROADCASTSS (CX)(DX*1), Y14
 	VFMADD231PS  Y12, Y14, Y2
 	VFMADD231PS  Y13, Y14, Y3
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX2x16m_mr2_loop
+	JNZ          kernAVX2Nx16m_mr2_loop
 
-kernAVX2x16m_mr2_epilogue:
-	VBROADCASTSS alpha+72(FP), Y12
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX2Nx16m_mr2_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX2x16m_mr2_nobeta
-	VBROADCASTSS beta+76(FP), Y13
+	JZ           kernAVX2Nx16m_mr2_nobeta
+	VBROADCASTSS beta+68(FP), Y13
 	VMULPS       Y12, Y0, Y0
 	VFMADD231PS  (AX), Y13, Y0
 	VMOVUPS      Y0, (AX)
@@ -7792,7 +14074,7 @@ kernAVX2x16m_mr2_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX2x16m_mr2_nobeta:
+kernAVX2Nx16m_mr2_nobeta:
 	VMULPS     Y12, Y0, Y0
 	VMOVUPS    Y0, (AX)
 	VMULPS     Y12, Y1, Y1
@@ -7805,46 +14087,44 @@ kernAVX2x16m_mr2_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX2x16m_mr1:
+kernAVX2Nx16m_mr1:
 	MOVQ    kc+8(FP), AX
 	MOVQ    a+16(FP), CX
-	MOVQ    rs+24(FP), DX
-	MOVQ    ks+32(FP), BX
-	MOVQ    b+40(FP), SI
-	MOVQ    sb+48(FP), DI
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
 	SHLQ    $0x02, DX
-	SHLQ    $0x02, BX
-	SHLQ    $0x02, DI
-	MOVQ    nlast+80(FP), DX
-	LEAQ    tailmask8<>+0(SB), R8
+	SHLQ    $0x02, SI
+	MOVQ    nlast+72(FP), DX
+	LEAQ    tailmask8<>+0(SB), DI
 	NEGQ    DX
 	ADDQ    $0x08, DX
-	VMOVDQU (R8)(DX*4), Y15
+	VMOVDQU (DI)(DX*4), Y15
 	VXORPS  Y0, Y0, Y0
 	VXORPS  Y1, Y1, Y1
 	TESTQ   AX, AX
-	JZ      kernAVX2x16m_mr1_epilogue
+	JZ      kernAVX2Nx16m_mr1_epilogue
 
-kernAVX2x16m_mr1_loop:
-	VMOVUPS      (SI), Y12
-	VMASKMOVPS   32(SI), Y15, Y13
+kernAVX2Nx16m_mr1_loop:
+	VMOVUPS      (BX), Y12
+	VMASKMOVPS   32(BX), Y15, Y13
 	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX2x16m_mr1_loop
+	JNZ          kernAVX2Nx16m_mr1_loop
 
-kernAVX2x16m_mr1_epilogue:
-	VBROADCASTSS alpha+72(FP), Y12
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX2Nx16m_mr1_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), CX
+	MOVL         beta+68(FP), CX
 	SHLL         $0x01, CX
-	JZ           kernAVX2x16m_mr1_nobeta
-	VBROADCASTSS beta+76(FP), Y13
+	JZ           kernAVX2Nx16m_mr1_nobeta
+	VBROADCASTSS beta+68(FP), Y13
 	VMULPS       Y12, Y0, Y0
 	VFMADD231PS  (AX), Y13, Y0
 	VMOVUPS      Y0, (AX)
@@ -7855,7 +14135,7 @@ kernAVX2x16m_mr1_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX2x16m_mr1_nobeta:
+kernAVX2Nx16m_mr1_nobeta:
 	VMULPS     Y12, Y0, Y0
 	VMOVUPS    Y0, (AX)
 	VMULPS     Y12, Y1, Y1
@@ -7863,41 +14143,39 @@ kernAVX2x16m_mr1_nobeta:
 	VZEROUPPER
 	RET
 
-// func kernAVX2x8m(mr int, kc int, a *float32, rs int, ks int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+// func kernAVX2Nx8m(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
 // Requires: AVX, FMA3
-TEXT ·kernAVX2x8m(SB), NOSPLIT, $0-88
+TEXT ·kernAVX2Nx8m(SB), NOSPLIT, $0-80
 	MOVQ mr+0(FP), AX
 	CMPQ AX, $0x06
-	JEQ  kernAVX2x8m_mr6
+	JEQ  kernAVX2Nx8m_mr6
 	CMPQ AX, $0x05
-	JEQ  kernAVX2x8m_mr5
+	JEQ  kernAVX2Nx8m_mr5
 	CMPQ AX, $0x04
-	JEQ  kernAVX2x8m_mr4
+	JEQ  kernAVX2Nx8m_mr4
 	CMPQ AX, $0x03
-	JEQ  kernAVX2x8m_mr3
+	JEQ  kernAVX2Nx8m_mr3
 	CMPQ AX, $0x02
-	JEQ  kernAVX2x8m_mr2
+	JEQ  kernAVX2Nx8m_mr2
 	CMPQ AX, $0x01
-	JEQ  kernAVX2x8m_mr1
+	JEQ  kernAVX2Nx8m_mr1
 	RET
 
-kernAVX2x8m_mr6:
+kernAVX2Nx8m_mr6:
 	MOVQ    kc+8(FP), AX
 	MOVQ    a+16(FP), CX
-	MOVQ    rs+24(FP), DX
-	MOVQ    ks+32(FP), BX
-	MOVQ    b+40(FP), SI
-	MOVQ    sb+48(FP), DI
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
 	SHLQ    $0x02, DX
-	SHLQ    $0x02, BX
-	SHLQ    $0x02, DI
-	LEAQ    (DX)(DX*2), R8
-	LEAQ    (DX)(DX*4), R9
-	MOVQ    nlast+80(FP), R10
-	LEAQ    tailmask8<>+0(SB), R11
-	NEGQ    R10
-	ADDQ    $0x08, R10
-	VMOVDQU (R11)(R10*4), Y15
+	SHLQ    $0x02, SI
+	LEAQ    (DX)(DX*2), DI
+	LEAQ    (DX)(DX*4), R8
+	MOVQ    nlast+72(FP), R9
+	LEAQ    tailmask8<>+0(SB), R10
+	NEGQ    R9
+	ADDQ    $0x08, R9
+	VMOVDQU (R10)(R9*4), Y15
 	VXORPS  Y0, Y0, Y0
 	VXORPS  Y1, Y1, Y1
 	VXORPS  Y2, Y2, Y2
@@ -7905,36 +14183,36 @@ kernAVX2x8m_mr6:
 	VXORPS  Y4, Y4, Y4
 	VXORPS  Y5, Y5, Y5
 	TESTQ   AX, AX
-	JZ      kernAVX2x8m_mr6_epilogue
+	JZ      kernAVX2Nx8m_mr6_epilogue
 
-kernAVX2x8m_mr6_loop:
-	VMASKMOVPS   (SI), Y15, Y12
+kernAVX2Nx8m_mr6_loop:
+	VMASKMOVPS   (BX), Y15, Y12
 	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VBROADCASTSS (CX)(DX*1), Y14
 	VFMADD231PS  Y12, Y14, Y1
 	VBROADCASTSS (CX)(DX*2), Y14
 	VFMADD231PS  Y12, Y14, Y2
-	VBROADCASTSS (CX)(R8*1), Y14
+	VBROADCASTSS (CX)(DI*1), Y14
 	VFMADD231PS  Y12, Y14, Y3
 	VBROADCASTSS (CX)(DX*4), Y14
 	VFMADD231PS  Y12, Y14, Y4
-	VBROADCASTSS (CX)(R9*1), Y14
+	VBROADCASTSS (CX)(R8*1), Y14
 	VFMADD231PS  Y12, Y14, Y5
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX2x8m_mr6_loop
+	JNZ          kernAVX2Nx8m_mr6_loop
 
-kernAVX2x8m_mr6_epilogue:
-	VBROADCASTSS alpha+72(FP), Y12
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX2Nx8m_mr6_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX2x8m_mr6_nobeta
-	VBROADCASTSS beta+76(FP), Y13
+	JZ           kernAVX2Nx8m_mr6_nobeta
+	VBROADCASTSS beta+68(FP), Y13
 	VMULPS       Y12, Y0, Y0
 	VMASKMOVPS   (AX), Y15, Y14
 	VFMADD231PS  Y14, Y13, Y0
@@ -7967,7 +14245,7 @@ kernAVX2x8m_mr6_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX2x8m_mr6_nobeta:
+kernAVX2Nx8m_mr6_nobeta:
 	VMULPS     Y12, Y0, Y0
 	VMASKMOVPS Y0, Y15, (AX)
 	ADDQ       CX, AX
@@ -7988,56 +14266,54 @@ kernAVX2x8m_mr6_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX2x8m_mr5:
+kernAVX2Nx8m_mr5:
 	MOVQ    kc+8(FP), AX
 	MOVQ    a+16(FP), CX
-	MOVQ    rs+24(FP), DX
-	MOVQ    ks+32(FP), BX
-	MOVQ    b+40(FP), SI
-	MOVQ    sb+48(FP), DI
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
 	SHLQ    $0x02, DX
-	SHLQ    $0x02, BX
-	SHLQ    $0x02, DI
-	LEAQ    (DX)(DX*2), R8
-	MOVQ    nlast+80(FP), R9
-	LEAQ    tailmask8<>+0(SB), R10
-	NEGQ    R9
-	ADDQ    $0x08, R9
-	VMOVDQU (R10)(R9*4), Y15
+	SHLQ    $0x02, SI
+	LEAQ    (DX)(DX*2), DI
+	MOVQ    nlast+72(FP), R8
+	LEAQ    tailmask8<>+0(SB), R9
+	NEGQ    R8
+	ADDQ    $0x08, R8
+	VMOVDQU (R9)(R8*4), Y15
 	VXORPS  Y0, Y0, Y0
 	VXORPS  Y1, Y1, Y1
 	VXORPS  Y2, Y2, Y2
 	VXORPS  Y3, Y3, Y3
 	VXORPS  Y4, Y4, Y4
 	TESTQ   AX, AX
-	JZ      kernAVX2x8m_mr5_epilogue
+	JZ      kernAVX2Nx8m_mr5_epilogue
 
-kernAVX2x8m_mr5_loop:
-	VMASKMOVPS   (SI), Y15, Y12
+kernAVX2Nx8m_mr5_loop:
+	VMASKMOVPS   (BX), Y15, Y12
 	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VBROADCASTSS (CX)(DX*1), Y14
 	VFMADD231PS  Y12, Y14, Y1
 	VBROADCASTSS (CX)(DX*2), Y14
 	VFMADD231PS  Y12, Y14, Y2
-	VBROADCASTSS (CX)(R8*1), Y14
+	VBROADCASTSS (CX)(DI*1), Y14
 	VFMADD231PS  Y12, Y14, Y3
 	VBROADCASTSS (CX)(DX*4), Y14
 	VFMADD231PS  Y12, Y14, Y4
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX2x8m_mr5_loop
+	JNZ          kernAVX2Nx8m_mr5_loop
 
-kernAVX2x8m_mr5_epilogue:
-	VBROADCASTSS alpha+72(FP), Y12
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX2Nx8m_mr5_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX2x8m_mr5_nobeta
-	VBROADCASTSS beta+76(FP), Y13
+	JZ           kernAVX2Nx8m_mr5_nobeta
+	VBROADCASTSS beta+68(FP), Y13
 	VMULPS       Y12, Y0, Y0
 	VMASKMOVPS   (AX), Y15, Y14
 	VFMADD231PS  Y14, Y13, Y0
@@ -8065,7 +14341,7 @@ kernAVX2x8m_mr5_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX2x8m_mr5_nobeta:
+kernAVX2Nx8m_mr5_nobeta:
 	VMULPS     Y12, Y0, Y0
 	VMASKMOVPS Y0, Y15, (AX)
 	ADDQ       CX, AX
@@ -8083,53 +14359,51 @@ kernAVX2x8m_mr5_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX2x8m_mr4:
+kernAVX2Nx8m_mr4:
 	MOVQ    kc+8(FP), AX
 	MOVQ    a+16(FP), CX
-	MOVQ    rs+24(FP), DX
-	MOVQ    ks+32(FP), BX
-	MOVQ    b+40(FP), SI
-	MOVQ    sb+48(FP), DI
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
 	SHLQ    $0x02, DX
-	SHLQ    $0x02, BX
-	SHLQ    $0x02, DI
-	LEAQ    (DX)(DX*2), R8
-	MOVQ    nlast+80(FP), R9
-	LEAQ    tailmask8<>+0(SB), R10
-	NEGQ    R9
-	ADDQ    $0x08, R9
-	VMOVDQU (R10)(R9*4), Y15
+	SHLQ    $0x02, SI
+	LEAQ    (DX)(DX*2), DI
+	MOVQ    nlast+72(FP), R8
+	LEAQ    tailmask8<>+0(SB), R9
+	NEGQ    R8
+	ADDQ    $0x08, R8
+	VMOVDQU (R9)(R8*4), Y15
 	VXORPS  Y0, Y0, Y0
 	VXORPS  Y1, Y1, Y1
 	VXORPS  Y2, Y2, Y2
 	VXORPS  Y3, Y3, Y3
 	TESTQ   AX, AX
-	JZ      kernAVX2x8m_mr4_epilogue
+	JZ      kernAVX2Nx8m_mr4_epilogue
 
-kernAVX2x8m_mr4_loop:
-	VMASKMOVPS   (SI), Y15, Y12
+kernAVX2Nx8m_mr4_loop:
+	VMASKMOVPS   (BX), Y15, Y12
 	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VBROADCASTSS (CX)(DX*1), Y14
 	VFMADD231PS  Y12, Y14, Y1
 	VBROADCASTSS (CX)(DX*2), Y14
 	VFMADD231PS  Y12, Y14, Y2
-	VBROADCASTSS (CX)(R8*1), Y14
+	VBROADCASTSS (CX)(DI*1), Y14
 	VFMADD231PS  Y12, Y14, Y3
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX2x8m_mr4_loop
+	JNZ          kernAVX2Nx8m_mr4_loop
 
-kernAVX2x8m_mr4_epilogue:
-	VBROADCASTSS alpha+72(FP), Y12
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX2Nx8m_mr4_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX2x8m_mr4_nobeta
-	VBROADCASTSS beta+76(FP), Y13
+	JZ           kernAVX2Nx8m_mr4_nobeta
+	VBROADCASTSS beta+68(FP), Y13
 	VMULPS       Y12, Y0, Y0
 	VMASKMOVPS   (AX), Y15, Y14
 	VFMADD231PS  Y14, Y13, Y0
@@ -8152,7 +14426,7 @@ kernAVX2x8m_mr4_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX2x8m_mr4_nobeta:
+kernAVX2Nx8m_mr4_nobeta:
 	VMULPS     Y12, Y0, Y0
 	VMASKMOVPS Y0, Y15, (AX)
 	ADDQ       CX, AX
@@ -8167,49 +14441,47 @@ kernAVX2x8m_mr4_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX2x8m_mr3:
+kernAVX2Nx8m_mr3:
 	MOVQ    kc+8(FP), AX
 	MOVQ    a+16(FP), CX
-	MOVQ    rs+24(FP), DX
-	MOVQ    ks+32(FP), BX
-	MOVQ    b+40(FP), SI
-	MOVQ    sb+48(FP), DI
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
 	SHLQ    $0x02, DX
-	SHLQ    $0x02, BX
-	SHLQ    $0x02, DI
-	MOVQ    nlast+80(FP), R8
-	LEAQ    tailmask8<>+0(SB), R9
-	NEGQ    R8
-	ADDQ    $0x08, R8
-	VMOVDQU (R9)(R8*4), Y15
+	SHLQ    $0x02, SI
+	MOVQ    nlast+72(FP), DI
+	LEAQ    tailmask8<>+0(SB), R8
+	NEGQ    DI
+	ADDQ    $0x08, DI
+	VMOVDQU (R8)(DI*4), Y15
 	VXORPS  Y0, Y0, Y0
 	VXORPS  Y1, Y1, Y1
 	VXORPS  Y2, Y2, Y2
 	TESTQ   AX, AX
-	JZ      kernAVX2x8m_mr3_epilogue
+	JZ      kernAVX2Nx8m_mr3_epilogue
 
-kernAVX2x8m_mr3_loop:
-	VMASKMOVPS   (SI), Y15, Y12
+kernAVX2Nx8m_mr3_loop:
+	VMASKMOVPS   (BX), Y15, Y12
 	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VBROADCASTSS (CX)(DX*1), Y14
 	VFMADD231PS  Y12, Y14, Y1
 	VBROADCASTSS (CX)(DX*2), Y14
 	VFMADD231PS  Y12, Y14, Y2
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX2x8m_mr3_loop
+	JNZ          kernAVX2Nx8m_mr3_loop
 
-kernAVX2x8m_mr3_epilogue:
-	VBROADCASTSS alpha+72(FP), Y12
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX2Nx8m_mr3_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX2x8m_mr3_nobeta
-	VBROADCASTSS beta+76(FP), Y13
+	JZ           kernAVX2Nx8m_mr3_nobeta
+	VBROADCASTSS beta+68(FP), Y13
 	VMULPS       Y12, Y0, Y0
 	VMASKMOVPS   (AX), Y15, Y14
 	VFMADD231PS  Y14, Y13, Y0
@@ -8227,7 +14499,7 @@ kernAVX2x8m_mr3_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX2x8m_mr3_nobeta:
+kernAVX2Nx8m_mr3_nobeta:
 	VMULPS     Y12, Y0, Y0
 	VMASKMOVPS Y0, Y15, (AX)
 	ADDQ       CX, AX
@@ -8239,46 +14511,44 @@ kernAVX2x8m_mr3_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX2x8m_mr2:
+kernAVX2Nx8m_mr2:
 	MOVQ    kc+8(FP), AX
 	MOVQ    a+16(FP), CX
-	MOVQ    rs+24(FP), DX
-	MOVQ    ks+32(FP), BX
-	MOVQ    b+40(FP), SI
-	MOVQ    sb+48(FP), DI
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
 	SHLQ    $0x02, DX
-	SHLQ    $0x02, BX
-	SHLQ    $0x02, DI
-	MOVQ    nlast+80(FP), R8
-	LEAQ    tailmask8<>+0(SB), R9
-	NEGQ    R8
-	ADDQ    $0x08, R8
-	VMOVDQU (R9)(R8*4), Y15
+	SHLQ    $0x02, SI
+	MOVQ    nlast+72(FP), DI
+	LEAQ    tailmask8<>+0(SB), R8
+	NEGQ    DI
+	ADDQ    $0x08, DI
+	VMOVDQU (R8)(DI*4), Y15
 	VXORPS  Y0, Y0, Y0
 	VXORPS  Y1, Y1, Y1
 	TESTQ   AX, AX
-	JZ      kernAVX2x8m_mr2_epilogue
+	JZ      kernAVX2Nx8m_mr2_epilogue
 
-kernAVX2x8m_mr2_loop:
-	VMASKMOVPS   (SI), Y15, Y12
+kernAVX2Nx8m_mr2_loop:
+	VMASKMOVPS   (BX), Y15, Y12
 	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VBROADCASTSS (CX)(DX*1), Y14
 	VFMADD231PS  Y12, Y14, Y1
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX2x8m_mr2_loop
+	JNZ          kernAVX2Nx8m_mr2_loop
 
-kernAVX2x8m_mr2_epilogue:
-	VBROADCASTSS alpha+72(FP), Y12
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX2Nx8m_mr2_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), DX
+	MOVL         beta+68(FP), DX
 	SHLL         $0x01, DX
-	JZ           kernAVX2x8m_mr2_nobeta
-	VBROADCASTSS beta+76(FP), Y13
+	JZ           kernAVX2Nx8m_mr2_nobeta
+	VBROADCASTSS beta+68(FP), Y13
 	VMULPS       Y12, Y0, Y0
 	VMASKMOVPS   (AX), Y15, Y14
 	VFMADD231PS  Y14, Y13, Y0
@@ -8291,7 +14561,7 @@ kernAVX2x8m_mr2_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX2x8m_mr2_nobeta:
+kernAVX2Nx8m_mr2_nobeta:
 	VMULPS     Y12, Y0, Y0
 	VMASKMOVPS Y0, Y15, (AX)
 	ADDQ       CX, AX
@@ -8300,43 +14570,41 @@ kernAVX2x8m_mr2_nobeta:
 	VZEROUPPER
 	RET
 
-kernAVX2x8m_mr1:
+kernAVX2Nx8m_mr1:
 	MOVQ    kc+8(FP), AX
 	MOVQ    a+16(FP), CX
-	MOVQ    rs+24(FP), DX
-	MOVQ    ks+32(FP), BX
-	MOVQ    b+40(FP), SI
-	MOVQ    sb+48(FP), DI
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
 	SHLQ    $0x02, DX
-	SHLQ    $0x02, BX
-	SHLQ    $0x02, DI
-	MOVQ    nlast+80(FP), DX
-	LEAQ    tailmask8<>+0(SB), R8
+	SHLQ    $0x02, SI
+	MOVQ    nlast+72(FP), DX
+	LEAQ    tailmask8<>+0(SB), DI
 	NEGQ    DX
 	ADDQ    $0x08, DX
-	VMOVDQU (R8)(DX*4), Y15
+	VMOVDQU (DI)(DX*4), Y15
 	VXORPS  Y0, Y0, Y0
 	TESTQ   AX, AX
-	JZ      kernAVX2x8m_mr1_epilogue
+	JZ      kernAVX2Nx8m_mr1_epilogue
 
-kernAVX2x8m_mr1_loop:
-	VMASKMOVPS   (SI), Y15, Y12
+kernAVX2Nx8m_mr1_loop:
+	VMASKMOVPS   (BX), Y15, Y12
 	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y12, Y14, Y0
-	ADDQ         BX, CX
-	ADDQ         DI, SI
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
 	DECQ         AX
-	JNZ          kernAVX2x8m_mr1_loop
+	JNZ          kernAVX2Nx8m_mr1_loop
 
-kernAVX2x8m_mr1_epilogue:
-	VBROADCASTSS alpha+72(FP), Y12
-	MOVQ         c+56(FP), AX
-	MOVQ         ldc+64(FP), CX
+kernAVX2Nx8m_mr1_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
 	SHLQ         $0x02, CX
-	MOVL         beta+76(FP), CX
+	MOVL         beta+68(FP), CX
 	SHLL         $0x01, CX
-	JZ           kernAVX2x8m_mr1_nobeta
-	VBROADCASTSS beta+76(FP), Y13
+	JZ           kernAVX2Nx8m_mr1_nobeta
+	VBROADCASTSS beta+68(FP), Y13
 	VMULPS       Y12, Y0, Y0
 	VMASKMOVPS   (AX), Y15, Y14
 	VFMADD231PS  Y14, Y13, Y0
@@ -8344,7 +14612,1675 @@ kernAVX2x8m_mr1_epilogue:
 	VZEROUPPER
 	RET
 
-kernAVX2x8m_mr1_nobeta:
+kernAVX2Nx8m_mr1_nobeta:
+	VMULPS     Y12, Y0, Y0
+	VMASKMOVPS Y0, Y15, (AX)
+	VZEROUPPER
+	RET
+
+// func kernAVX2Tx16(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+// Requires: AVX, FMA3
+TEXT ·kernAVX2Tx16(SB), NOSPLIT, $0-80
+	MOVQ mr+0(FP), AX
+	CMPQ AX, $0x06
+	JEQ  kernAVX2Tx16_mr6
+	CMPQ AX, $0x05
+	JEQ  kernAVX2Tx16_mr5
+	CMPQ AX, $0x04
+	JEQ  kernAVX2Tx16_mr4
+	CMPQ AX, $0x03
+	JEQ  kernAVX2Tx16_mr3
+	CMPQ AX, $0x02
+	JEQ  kernAVX2Tx16_mr2
+	CMPQ AX, $0x01
+	JEQ  kernAVX2Tx16_mr1
+	RET
+
+kernAVX2Tx16_mr6:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	TESTQ  AX, AX
+	JZ     kernAVX2Tx16_mr6_epilogue
+
+kernAVX2Tx16_mr6_loop:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(CX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(CX), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(CX), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 16(CX), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 20(CX), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX2Tx16_mr6_loop
+
+kernAVX2Tx16_mr6_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX2Tx16_mr6_nobeta
+	VBROADCASTSS beta+68(FP), Y13
+	VMULPS       Y12, Y0, Y0
+	VFMADD231PS  (AX), Y13, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y12, Y1, Y1
+	VFMADD231PS  32(AX), Y13, Y1
+	VMOVUPS      Y1, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y2, Y2
+	VFMADD231PS  (AX), Y13, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y12, Y3, Y3
+	VFMADD231PS  32(AX), Y13, Y3
+	VMOVUPS      Y3, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y4, Y4
+	VFMADD231PS  (AX), Y13, Y4
+	VMOVUPS      Y4, (AX)
+	VMULPS       Y12, Y5, Y5
+	VFMADD231PS  32(AX), Y13, Y5
+	VMOVUPS      Y5, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y6, Y6
+	VFMADD231PS  (AX), Y13, Y6
+	VMOVUPS      Y6, (AX)
+	VMULPS       Y12, Y7, Y7
+	VFMADD231PS  32(AX), Y13, Y7
+	VMOVUPS      Y7, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y8, Y8
+	VFMADD231PS  (AX), Y13, Y8
+	VMOVUPS      Y8, (AX)
+	VMULPS       Y12, Y9, Y9
+	VFMADD231PS  32(AX), Y13, Y9
+	VMOVUPS      Y9, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y10, Y10
+	VFMADD231PS  (AX), Y13, Y10
+	VMOVUPS      Y10, (AX)
+	VMULPS       Y12, Y11, Y11
+	VFMADD231PS  32(AX), Y13, Y11
+	VMOVUPS      Y11, 32(AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx16_mr6_nobeta:
+	VMULPS  Y12, Y0, Y0
+	VMOVUPS Y0, (AX)
+	VMULPS  Y12, Y1, Y1
+	VMOVUPS Y1, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y2, Y2
+	VMOVUPS Y2, (AX)
+	VMULPS  Y12, Y3, Y3
+	VMOVUPS Y3, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y4, Y4
+	VMOVUPS Y4, (AX)
+	VMULPS  Y12, Y5, Y5
+	VMOVUPS Y5, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y6, Y6
+	VMOVUPS Y6, (AX)
+	VMULPS  Y12, Y7, Y7
+	VMOVUPS Y7, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y8, Y8
+	VMOVUPS Y8, (AX)
+	VMULPS  Y12, Y9, Y9
+	VMOVUPS Y9, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y10, Y10
+	VMOVUPS Y10, (AX)
+	VMULPS  Y12, Y11, Y11
+	VMOVUPS Y11, 32(AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx16_mr5:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	TESTQ  AX, AX
+	JZ     kernAVX2Tx16_mr5_epilogue
+
+kernAVX2Tx16_mr5_loop:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(CX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(CX), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(CX), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 16(CX), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX2Tx16_mr5_loop
+
+kernAVX2Tx16_mr5_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX2Tx16_mr5_nobeta
+	VBROADCASTSS beta+68(FP), Y13
+	VMULPS       Y12, Y0, Y0
+	VFMADD231PS  (AX), Y13, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y12, Y1, Y1
+	VFMADD231PS  32(AX), Y13, Y1
+	VMOVUPS      Y1, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y2, Y2
+	VFMADD231PS  (AX), Y13, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y12, Y3, Y3
+	VFMADD231PS  32(AX), Y13, Y3
+	VMOVUPS      Y3, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y4, Y4
+	VFMADD231PS  (AX), Y13, Y4
+	VMOVUPS      Y4, (AX)
+	VMULPS       Y12, Y5, Y5
+	VFMADD231PS  32(AX), Y13, Y5
+	VMOVUPS      Y5, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y6, Y6
+	VFMADD231PS  (AX), Y13, Y6
+	VMOVUPS      Y6, (AX)
+	VMULPS       Y12, Y7, Y7
+	VFMADD231PS  32(AX), Y13, Y7
+	VMOVUPS      Y7, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y8, Y8
+	VFMADD231PS  (AX), Y13, Y8
+	VMOVUPS      Y8, (AX)
+	VMULPS       Y12, Y9, Y9
+	VFMADD231PS  32(AX), Y13, Y9
+	VMOVUPS      Y9, 32(AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx16_mr5_nobeta:
+	VMULPS  Y12, Y0, Y0
+	VMOVUPS Y0, (AX)
+	VMULPS  Y12, Y1, Y1
+	VMOVUPS Y1, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y2, Y2
+	VMOVUPS Y2, (AX)
+	VMULPS  Y12, Y3, Y3
+	VMOVUPS Y3, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y4, Y4
+	VMOVUPS Y4, (AX)
+	VMULPS  Y12, Y5, Y5
+	VMOVUPS Y5, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y6, Y6
+	VMOVUPS Y6, (AX)
+	VMULPS  Y12, Y7, Y7
+	VMOVUPS Y7, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y8, Y8
+	VMOVUPS Y8, (AX)
+	VMULPS  Y12, Y9, Y9
+	VMOVUPS Y9, 32(AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx16_mr4:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	TESTQ  AX, AX
+	JZ     kernAVX2Tx16_mr4_epilogue
+
+kernAVX2Tx16_mr4_loop:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(CX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(CX), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(CX), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX2Tx16_mr4_loop
+
+kernAVX2Tx16_mr4_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX2Tx16_mr4_nobeta
+	VBROADCASTSS beta+68(FP), Y13
+	VMULPS       Y12, Y0, Y0
+	VFMADD231PS  (AX), Y13, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y12, Y1, Y1
+	VFMADD231PS  32(AX), Y13, Y1
+	VMOVUPS      Y1, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y2, Y2
+	VFMADD231PS  (AX), Y13, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y12, Y3, Y3
+	VFMADD231PS  32(AX), Y13, Y3
+	VMOVUPS      Y3, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y4, Y4
+	VFMADD231PS  (AX), Y13, Y4
+	VMOVUPS      Y4, (AX)
+	VMULPS       Y12, Y5, Y5
+	VFMADD231PS  32(AX), Y13, Y5
+	VMOVUPS      Y5, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y6, Y6
+	VFMADD231PS  (AX), Y13, Y6
+	VMOVUPS      Y6, (AX)
+	VMULPS       Y12, Y7, Y7
+	VFMADD231PS  32(AX), Y13, Y7
+	VMOVUPS      Y7, 32(AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx16_mr4_nobeta:
+	VMULPS  Y12, Y0, Y0
+	VMOVUPS Y0, (AX)
+	VMULPS  Y12, Y1, Y1
+	VMOVUPS Y1, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y2, Y2
+	VMOVUPS Y2, (AX)
+	VMULPS  Y12, Y3, Y3
+	VMOVUPS Y3, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y4, Y4
+	VMOVUPS Y4, (AX)
+	VMULPS  Y12, Y5, Y5
+	VMOVUPS Y5, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y6, Y6
+	VMOVUPS Y6, (AX)
+	VMULPS  Y12, Y7, Y7
+	VMOVUPS Y7, 32(AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx16_mr3:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	TESTQ  AX, AX
+	JZ     kernAVX2Tx16_mr3_epilogue
+
+kernAVX2Tx16_mr3_loop:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(CX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(CX), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX2Tx16_mr3_loop
+
+kernAVX2Tx16_mr3_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX2Tx16_mr3_nobeta
+	VBROADCASTSS beta+68(FP), Y13
+	VMULPS       Y12, Y0, Y0
+	VFMADD231PS  (AX), Y13, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y12, Y1, Y1
+	VFMADD231PS  32(AX), Y13, Y1
+	VMOVUPS      Y1, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y2, Y2
+	VFMADD231PS  (AX), Y13, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y12, Y3, Y3
+	VFMADD231PS  32(AX), Y13, Y3
+	VMOVUPS      Y3, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y4, Y4
+	VFMADD231PS  (AX), Y13, Y4
+	VMOVUPS      Y4, (AX)
+	VMULPS       Y12, Y5, Y5
+	VFMADD231PS  32(AX), Y13, Y5
+	VMOVUPS      Y5, 32(AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx16_mr3_nobeta:
+	VMULPS  Y12, Y0, Y0
+	VMOVUPS Y0, (AX)
+	VMULPS  Y12, Y1, Y1
+	VMOVUPS Y1, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y2, Y2
+	VMOVUPS Y2, (AX)
+	VMULPS  Y12, Y3, Y3
+	VMOVUPS Y3, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y4, Y4
+	VMOVUPS Y4, (AX)
+	VMULPS  Y12, Y5, Y5
+	VMOVUPS Y5, 32(AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx16_mr2:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	TESTQ  AX, AX
+	JZ     kernAVX2Tx16_mr2_epilogue
+
+kernAVX2Tx16_mr2_loop:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(CX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX2Tx16_mr2_loop
+
+kernAVX2Tx16_mr2_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX2Tx16_mr2_nobeta
+	VBROADCASTSS beta+68(FP), Y13
+	VMULPS       Y12, Y0, Y0
+	VFMADD231PS  (AX), Y13, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y12, Y1, Y1
+	VFMADD231PS  32(AX), Y13, Y1
+	VMOVUPS      Y1, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y2, Y2
+	VFMADD231PS  (AX), Y13, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y12, Y3, Y3
+	VFMADD231PS  32(AX), Y13, Y3
+	VMOVUPS      Y3, 32(AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx16_mr2_nobeta:
+	VMULPS  Y12, Y0, Y0
+	VMOVUPS Y0, (AX)
+	VMULPS  Y12, Y1, Y1
+	VMOVUPS Y1, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y2, Y2
+	VMOVUPS Y2, (AX)
+	VMULPS  Y12, Y3, Y3
+	VMOVUPS Y3, 32(AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx16_mr1:
+	MOVQ   kc+8(FP), AX
+	MOVQ   a+16(FP), CX
+	MOVQ   lda+24(FP), DX
+	MOVQ   b+32(FP), BX
+	MOVQ   sb+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	TESTQ  AX, AX
+	JZ     kernAVX2Tx16_mr1_epilogue
+
+kernAVX2Tx16_mr1_loop:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX2Tx16_mr1_loop
+
+kernAVX2Tx16_mr1_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), CX
+	SHLL         $0x01, CX
+	JZ           kernAVX2Tx16_mr1_nobeta
+	VBROADCASTSS beta+68(FP), Y13
+	VMULPS       Y12, Y0, Y0
+	VFMADD231PS  (AX), Y13, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y12, Y1, Y1
+	VFMADD231PS  32(AX), Y13, Y1
+	VMOVUPS      Y1, 32(AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx16_mr1_nobeta:
+	VMULPS  Y12, Y0, Y0
+	VMOVUPS Y0, (AX)
+	VMULPS  Y12, Y1, Y1
+	VMOVUPS Y1, 32(AX)
+	VZEROUPPER
+	RET
+
+// func kernAVX2Tx16m(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+// Requires: AVX, FMA3
+TEXT ·kernAVX2Tx16m(SB), NOSPLIT, $0-80
+	MOVQ mr+0(FP), AX
+	CMPQ AX, $0x06
+	JEQ  kernAVX2Tx16m_mr6
+	CMPQ AX, $0x05
+	JEQ  kernAVX2Tx16m_mr5
+	CMPQ AX, $0x04
+	JEQ  kernAVX2Tx16m_mr4
+	CMPQ AX, $0x03
+	JEQ  kernAVX2Tx16m_mr3
+	CMPQ AX, $0x02
+	JEQ  kernAVX2Tx16m_mr2
+	CMPQ AX, $0x01
+	JEQ  kernAVX2Tx16m_mr1
+	RET
+
+kernAVX2Tx16m_mr6:
+	MOVQ    kc+8(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, SI
+	MOVQ    nlast+72(FP), DI
+	LEAQ    tailmask8<>+0(SB), R8
+	NEGQ    DI
+	ADDQ    $0x08, DI
+	VMOVDQU (R8)(DI*4), Y15
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
+	VXORPS  Y8, Y8, Y8
+	VXORPS  Y9, Y9, Y9
+	VXORPS  Y10, Y10, Y10
+	VXORPS  Y11, Y11, Y11
+	TESTQ   AX, AX
+	JZ      kernAVX2Tx16m_mr6_epilogue
+
+kernAVX2Tx16m_mr6_loop:
+	VMOVUPS      (BX), Y12
+	VMASKMOVPS   32(BX), Y15, Y13
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(CX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(CX), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(CX), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 16(CX), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 20(CX), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX2Tx16m_mr6_loop
+
+kernAVX2Tx16m_mr6_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX2Tx16m_mr6_nobeta
+	VBROADCASTSS beta+68(FP), Y13
+	VMULPS       Y12, Y0, Y0
+	VFMADD231PS  (AX), Y13, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y12, Y1, Y1
+	VMASKMOVPS   32(AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y1
+	VMASKMOVPS   Y1, Y15, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y2, Y2
+	VFMADD231PS  (AX), Y13, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y12, Y3, Y3
+	VMASKMOVPS   32(AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y3
+	VMASKMOVPS   Y3, Y15, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y4, Y4
+	VFMADD231PS  (AX), Y13, Y4
+	VMOVUPS      Y4, (AX)
+	VMULPS       Y12, Y5, Y5
+	VMASKMOVPS   32(AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y5
+	VMASKMOVPS   Y5, Y15, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y6, Y6
+	VFMADD231PS  (AX), Y13, Y6
+	VMOVUPS      Y6, (AX)
+	VMULPS       Y12, Y7, Y7
+	VMASKMOVPS   32(AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y7
+	VMASKMOVPS   Y7, Y15, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y8, Y8
+	VFMADD231PS  (AX), Y13, Y8
+	VMOVUPS      Y8, (AX)
+	VMULPS       Y12, Y9, Y9
+	VMASKMOVPS   32(AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y9
+	VMASKMOVPS   Y9, Y15, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y10, Y10
+	VFMADD231PS  (AX), Y13, Y10
+	VMOVUPS      Y10, (AX)
+	VMULPS       Y12, Y11, Y11
+	VMASKMOVPS   32(AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y11
+	VMASKMOVPS   Y11, Y15, 32(AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx16m_mr6_nobeta:
+	VMULPS     Y12, Y0, Y0
+	VMOVUPS    Y0, (AX)
+	VMULPS     Y12, Y1, Y1
+	VMASKMOVPS Y1, Y15, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y2, Y2
+	VMOVUPS    Y2, (AX)
+	VMULPS     Y12, Y3, Y3
+	VMASKMOVPS Y3, Y15, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y4, Y4
+	VMOVUPS    Y4, (AX)
+	VMULPS     Y12, Y5, Y5
+	VMASKMOVPS Y5, Y15, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y6, Y6
+	VMOVUPS    Y6, (AX)
+	VMULPS     Y12, Y7, Y7
+	VMASKMOVPS Y7, Y15, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y8, Y8
+	VMOVUPS    Y8, (AX)
+	VMULPS     Y12, Y9, Y9
+	VMASKMOVPS Y9, Y15, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y10, Y10
+	VMOVUPS    Y10, (AX)
+	VMULPS     Y12, Y11, Y11
+	VMASKMOVPS Y11, Y15, 32(AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx16m_mr5:
+	MOVQ    kc+8(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, SI
+	MOVQ    nlast+72(FP), DI
+	LEAQ    tailmask8<>+0(SB), R8
+	NEGQ    DI
+	ADDQ    $0x08, DI
+	VMOVDQU (R8)(DI*4), Y15
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
+	VXORPS  Y8, Y8, Y8
+	VXORPS  Y9, Y9, Y9
+	TESTQ   AX, AX
+	JZ      kernAVX2Tx16m_mr5_epilogue
+
+kernAVX2Tx16m_mr5_loop:
+	VMOVUPS      (BX), Y12
+	VMASKMOVPS   32(BX), Y15, Y13
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(CX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(CX), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(CX), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 16(CX), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX2Tx16m_mr5_loop
+
+kernAVX2Tx16m_mr5_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX2Tx16m_mr5_nobeta
+	VBROADCASTSS beta+68(FP), Y13
+	VMULPS       Y12, Y0, Y0
+	VFMADD231PS  (AX), Y13, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y12, Y1, Y1
+	VMASKMOVPS   32(AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y1
+	VMASKMOVPS   Y1, Y15, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y2, Y2
+	VFMADD231PS  (AX), Y13, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y12, Y3, Y3
+	VMASKMOVPS   32(AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y3
+	VMASKMOVPS   Y3, Y15, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y4, Y4
+	VFMADD231PS  (AX), Y13, Y4
+	VMOVUPS      Y4, (AX)
+	VMULPS       Y12, Y5, Y5
+	VMASKMOVPS   32(AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y5
+	VMASKMOVPS   Y5, Y15, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y6, Y6
+	VFMADD231PS  (AX), Y13, Y6
+	VMOVUPS      Y6, (AX)
+	VMULPS       Y12, Y7, Y7
+	VMASKMOVPS   32(AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y7
+	VMASKMOVPS   Y7, Y15, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y8, Y8
+	VFMADD231PS  (AX), Y13, Y8
+	VMOVUPS      Y8, (AX)
+	VMULPS       Y12, Y9, Y9
+	VMASKMOVPS   32(AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y9
+	VMASKMOVPS   Y9, Y15, 32(AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx16m_mr5_nobeta:
+	VMULPS     Y12, Y0, Y0
+	VMOVUPS    Y0, (AX)
+	VMULPS     Y12, Y1, Y1
+	VMASKMOVPS Y1, Y15, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y2, Y2
+	VMOVUPS    Y2, (AX)
+	VMULPS     Y12, Y3, Y3
+	VMASKMOVPS Y3, Y15, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y4, Y4
+	VMOVUPS    Y4, (AX)
+	VMULPS     Y12, Y5, Y5
+	VMASKMOVPS Y5, Y15, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y6, Y6
+	VMOVUPS    Y6, (AX)
+	VMULPS     Y12, Y7, Y7
+	VMASKMOVPS Y7, Y15, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y8, Y8
+	VMOVUPS    Y8, (AX)
+	VMULPS     Y12, Y9, Y9
+	VMASKMOVPS Y9, Y15, 32(AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx16m_mr4:
+	MOVQ    kc+8(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, SI
+	MOVQ    nlast+72(FP), DI
+	LEAQ    tailmask8<>+0(SB), R8
+	NEGQ    DI
+	ADDQ    $0x08, DI
+	VMOVDQU (R8)(DI*4), Y15
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
+	TESTQ   AX, AX
+	JZ      kernAVX2Tx16m_mr4_epilogue
+
+kernAVX2Tx16m_mr4_loop:
+	VMOVUPS      (BX), Y12
+	VMASKMOVPS   32(BX), Y15, Y13
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(CX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(CX), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(CX), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX2Tx16m_mr4_loop
+
+kernAVX2Tx16m_mr4_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX2Tx16m_mr4_nobeta
+	VBROADCASTSS beta+68(FP), Y13
+	VMULPS       Y12, Y0, Y0
+	VFMADD231PS  (AX), Y13, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y12, Y1, Y1
+	VMASKMOVPS   32(AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y1
+	VMASKMOVPS   Y1, Y15, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y2, Y2
+	VFMADD231PS  (AX), Y13, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y12, Y3, Y3
+	VMASKMOVPS   32(AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y3
+	VMASKMOVPS   Y3, Y15, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y4, Y4
+	VFMADD231PS  (AX), Y13, Y4
+	VMOVUPS      Y4, (AX)
+	VMULPS       Y12, Y5, Y5
+	VMASKMOVPS   32(AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y5
+	VMASKMOVPS   Y5, Y15, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y6, Y6
+	VFMADD231PS  (AX), Y13, Y6
+	VMOVUPS      Y6, (AX)
+	VMULPS       Y12, Y7, Y7
+	VMASKMOVPS   32(AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y7
+	VMASKMOVPS   Y7, Y15, 32(AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx16m_mr4_nobeta:
+	VMULPS     Y12, Y0, Y0
+	VMOVUPS    Y0, (AX)
+	VMULPS     Y12, Y1, Y1
+	VMASKMOVPS Y1, Y15, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y2, Y2
+	VMOVUPS    Y2, (AX)
+	VMULPS     Y12, Y3, Y3
+	VMASKMOVPS Y3, Y15, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y4, Y4
+	VMOVUPS    Y4, (AX)
+	VMULPS     Y12, Y5, Y5
+	VMASKMOVPS Y5, Y15, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y6, Y6
+	VMOVUPS    Y6, (AX)
+	VMULPS     Y12, Y7, Y7
+	VMASKMOVPS Y7, Y15, 32(AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx16m_mr3:
+	MOVQ    kc+8(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, SI
+	MOVQ    nlast+72(FP), DI
+	LEAQ    tailmask8<>+0(SB), R8
+	NEGQ    DI
+	ADDQ    $0x08, DI
+	VMOVDQU (R8)(DI*4), Y15
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	TESTQ   AX, AX
+	JZ      kernAVX2Tx16m_mr3_epilogue
+
+kernAVX2Tx16m_mr3_loop:
+	VMOVUPS      (BX), Y12
+	VMASKMOVPS   32(BX), Y15, Y13
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(CX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(CX), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX2Tx16m_mr3_loop
+
+kernAVX2Tx16m_mr3_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX2Tx16m_mr3_nobeta
+	VBROADCASTSS beta+68(FP), Y13
+	VMULPS       Y12, Y0, Y0
+	VFMADD231PS  (AX), Y13, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y12, Y1, Y1
+	VMASKMOVPS   32(AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y1
+	VMASKMOVPS   Y1, Y15, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y2, Y2
+	VFMADD231PS  (AX), Y13, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y12, Y3, Y3
+	VMASKMOVPS   32(AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y3
+	VMASKMOVPS   Y3, Y15, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y4, Y4
+	VFMADD231PS  (AX), Y13, Y4
+	VMOVUPS      Y4, (AX)
+	VMULPS       Y12, Y5, Y5
+	VMASKMOVPS   32(AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y5
+	VMASKMOVPS   Y5, Y15, 32(AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx16m_mr3_nobeta:
+	VMULPS     Y12, Y0, Y0
+	VMOVUPS    Y0, (AX)
+	VMULPS     Y12, Y1, Y1
+	VMASKMOVPS Y1, Y15, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y2, Y2
+	VMOVUPS    Y2, (AX)
+	VMULPS     Y12, Y3, Y3
+	VMASKMOVPS Y3, Y15, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y4, Y4
+	VMOVUPS    Y4, (AX)
+	VMULPS     Y12, Y5, Y5
+	VMASKMOVPS Y5, Y15, 32(AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx16m_mr2:
+	MOVQ    kc+8(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, SI
+	MOVQ    nlast+72(FP), DI
+	LEAQ    tailmask8<>+0(SB), R8
+	NEGQ    DI
+	ADDQ    $0x08, DI
+	VMOVDQU (R8)(DI*4), Y15
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	TESTQ   AX, AX
+	JZ      kernAVX2Tx16m_mr2_epilogue
+
+kernAVX2Tx16m_mr2_loop:
+	VMOVUPS      (BX), Y12
+	VMASKMOVPS   32(BX), Y15, Y13
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(CX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX2Tx16m_mr2_loop
+
+kernAVX2Tx16m_mr2_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX2Tx16m_mr2_nobeta
+	VBROADCASTSS beta+68(FP), Y13
+	VMULPS       Y12, Y0, Y0
+	VFMADD231PS  (AX), Y13, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y12, Y1, Y1
+	VMASKMOVPS   32(AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y1
+	VMASKMOVPS   Y1, Y15, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y2, Y2
+	VFMADD231PS  (AX), Y13, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y12, Y3, Y3
+	VMASKMOVPS   32(AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y3
+	VMASKMOVPS   Y3, Y15, 32(AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx16m_mr2_nobeta:
+	VMULPS     Y12, Y0, Y0
+	VMOVUPS    Y0, (AX)
+	VMULPS     Y12, Y1, Y1
+	VMASKMOVPS Y1, Y15, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y2, Y2
+	VMOVUPS    Y2, (AX)
+	VMULPS     Y12, Y3, Y3
+	VMASKMOVPS Y3, Y15, 32(AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx16m_mr1:
+	MOVQ    kc+8(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, SI
+	MOVQ    nlast+72(FP), DI
+	LEAQ    tailmask8<>+0(SB), R8
+	NEGQ    DI
+	ADDQ    $0x08, DI
+	VMOVDQU (R8)(DI*4), Y15
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	TESTQ   AX, AX
+	JZ      kernAVX2Tx16m_mr1_epilogue
+
+kernAVX2Tx16m_mr1_loop:
+	VMOVUPS      (BX), Y12
+	VMASKMOVPS   32(BX), Y15, Y13
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX2Tx16m_mr1_loop
+
+kernAVX2Tx16m_mr1_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), CX
+	SHLL         $0x01, CX
+	JZ           kernAVX2Tx16m_mr1_nobeta
+	VBROADCASTSS beta+68(FP), Y13
+	VMULPS       Y12, Y0, Y0
+	VFMADD231PS  (AX), Y13, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y12, Y1, Y1
+	VMASKMOVPS   32(AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y1
+	VMASKMOVPS   Y1, Y15, 32(AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx16m_mr1_nobeta:
+	VMULPS     Y12, Y0, Y0
+	VMOVUPS    Y0, (AX)
+	VMULPS     Y12, Y1, Y1
+	VMASKMOVPS Y1, Y15, 32(AX)
+	VZEROUPPER
+	RET
+
+// func kernAVX2Tx8m(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+// Requires: AVX, FMA3
+TEXT ·kernAVX2Tx8m(SB), NOSPLIT, $0-80
+	MOVQ mr+0(FP), AX
+	CMPQ AX, $0x06
+	JEQ  kernAVX2Tx8m_mr6
+	CMPQ AX, $0x05
+	JEQ  kernAVX2Tx8m_mr5
+	CMPQ AX, $0x04
+	JEQ  kernAVX2Tx8m_mr4
+	CMPQ AX, $0x03
+	JEQ  kernAVX2Tx8m_mr3
+	CMPQ AX, $0x02
+	JEQ  kernAVX2Tx8m_mr2
+	CMPQ AX, $0x01
+	JEQ  kernAVX2Tx8m_mr1
+	RET
+
+kernAVX2Tx8m_mr6:
+	MOVQ    kc+8(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, SI
+	MOVQ    nlast+72(FP), DI
+	LEAQ    tailmask8<>+0(SB), R8
+	NEGQ    DI
+	ADDQ    $0x08, DI
+	VMOVDQU (R8)(DI*4), Y15
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	TESTQ   AX, AX
+	JZ      kernAVX2Tx8m_mr6_epilogue
+
+kernAVX2Tx8m_mr6_loop:
+	VMASKMOVPS   (BX), Y15, Y12
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 4(CX), Y14
+	VFMADD231PS  Y12, Y14, Y1
+	VBROADCASTSS 8(CX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS 12(CX), Y14
+	VFMADD231PS  Y12, Y14, Y3
+	VBROADCASTSS 16(CX), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS 20(CX), Y14
+	VFMADD231PS  Y12, Y14, Y5
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX2Tx8m_mr6_loop
+
+kernAVX2Tx8m_mr6_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX2Tx8m_mr6_nobeta
+	VBROADCASTSS beta+68(FP), Y13
+	VMULPS       Y12, Y0, Y0
+	VMASKMOVPS   (AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y0
+	VMASKMOVPS   Y0, Y15, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y1, Y1
+	VMASKMOVPS   (AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y1
+	VMASKMOVPS   Y1, Y15, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y2, Y2
+	VMASKMOVPS   (AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y2
+	VMASKMOVPS   Y2, Y15, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y3, Y3
+	VMASKMOVPS   (AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y3
+	VMASKMOVPS   Y3, Y15, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y4, Y4
+	VMASKMOVPS   (AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y4
+	VMASKMOVPS   Y4, Y15, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y5, Y5
+	VMASKMOVPS   (AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y5
+	VMASKMOVPS   Y5, Y15, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx8m_mr6_nobeta:
+	VMULPS     Y12, Y0, Y0
+	VMASKMOVPS Y0, Y15, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y1, Y1
+	VMASKMOVPS Y1, Y15, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y2, Y2
+	VMASKMOVPS Y2, Y15, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y3, Y3
+	VMASKMOVPS Y3, Y15, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y4, Y4
+	VMASKMOVPS Y4, Y15, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y5, Y5
+	VMASKMOVPS Y5, Y15, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx8m_mr5:
+	MOVQ    kc+8(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, SI
+	MOVQ    nlast+72(FP), DI
+	LEAQ    tailmask8<>+0(SB), R8
+	NEGQ    DI
+	ADDQ    $0x08, DI
+	VMOVDQU (R8)(DI*4), Y15
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	TESTQ   AX, AX
+	JZ      kernAVX2Tx8m_mr5_epilogue
+
+kernAVX2Tx8m_mr5_loop:
+	VMASKMOVPS   (BX), Y15, Y12
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 4(CX), Y14
+	VFMADD231PS  Y12, Y14, Y1
+	VBROADCASTSS 8(CX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS 12(CX), Y14
+	VFMADD231PS  Y12, Y14, Y3
+	VBROADCASTSS 16(CX), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX2Tx8m_mr5_loop
+
+kernAVX2Tx8m_mr5_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX2Tx8m_mr5_nobeta
+	VBROADCASTSS beta+68(FP), Y13
+	VMULPS       Y12, Y0, Y0
+	VMASKMOVPS   (AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y0
+	VMASKMOVPS   Y0, Y15, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y1, Y1
+	VMASKMOVPS   (AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y1
+	VMASKMOVPS   Y1, Y15, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y2, Y2
+	VMASKMOVPS   (AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y2
+	VMASKMOVPS   Y2, Y15, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y3, Y3
+	VMASKMOVPS   (AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y3
+	VMASKMOVPS   Y3, Y15, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y4, Y4
+	VMASKMOVPS   (AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y4
+	VMASKMOVPS   Y4, Y15, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx8m_mr5_nobeta:
+	VMULPS     Y12, Y0, Y0
+	VMASKMOVPS Y0, Y15, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y1, Y1
+	VMASKMOVPS Y1, Y15, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y2, Y2
+	VMASKMOVPS Y2, Y15, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y3, Y3
+	VMASKMOVPS Y3, Y15, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y4, Y4
+	VMASKMOVPS Y4, Y15, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx8m_mr4:
+	MOVQ    kc+8(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, SI
+	MOVQ    nlast+72(FP), DI
+	LEAQ    tailmask8<>+0(SB), R8
+	NEGQ    DI
+	ADDQ    $0x08, DI
+	VMOVDQU (R8)(DI*4), Y15
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	TESTQ   AX, AX
+	JZ      kernAVX2Tx8m_mr4_epilogue
+
+kernAVX2Tx8m_mr4_loop:
+	VMASKMOVPS   (BX), Y15, Y12
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 4(CX), Y14
+	VFMADD231PS  Y12, Y14, Y1
+	VBROADCASTSS 8(CX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS 12(CX), Y14
+	VFMADD231PS  Y12, Y14, Y3
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX2Tx8m_mr4_loop
+
+kernAVX2Tx8m_mr4_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX2Tx8m_mr4_nobeta
+	VBROADCASTSS beta+68(FP), Y13
+	VMULPS       Y12, Y0, Y0
+	VMASKMOVPS   (AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y0
+	VMASKMOVPS   Y0, Y15, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y1, Y1
+	VMASKMOVPS   (AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y1
+	VMASKMOVPS   Y1, Y15, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y2, Y2
+	VMASKMOVPS   (AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y2
+	VMASKMOVPS   Y2, Y15, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y3, Y3
+	VMASKMOVPS   (AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y3
+	VMASKMOVPS   Y3, Y15, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx8m_mr4_nobeta:
+	VMULPS     Y12, Y0, Y0
+	VMASKMOVPS Y0, Y15, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y1, Y1
+	VMASKMOVPS Y1, Y15, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y2, Y2
+	VMASKMOVPS Y2, Y15, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y3, Y3
+	VMASKMOVPS Y3, Y15, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx8m_mr3:
+	MOVQ    kc+8(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, SI
+	MOVQ    nlast+72(FP), DI
+	LEAQ    tailmask8<>+0(SB), R8
+	NEGQ    DI
+	ADDQ    $0x08, DI
+	VMOVDQU (R8)(DI*4), Y15
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	TESTQ   AX, AX
+	JZ      kernAVX2Tx8m_mr3_epilogue
+
+kernAVX2Tx8m_mr3_loop:
+	VMASKMOVPS   (BX), Y15, Y12
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 4(CX), Y14
+	VFMADD231PS  Y12, Y14, Y1
+	VBROADCASTSS 8(CX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX2Tx8m_mr3_loop
+
+kernAVX2Tx8m_mr3_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX2Tx8m_mr3_nobeta
+	VBROADCASTSS beta+68(FP), Y13
+	VMULPS       Y12, Y0, Y0
+	VMASKMOVPS   (AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y0
+	VMASKMOVPS   Y0, Y15, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y1, Y1
+	VMASKMOVPS   (AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y1
+	VMASKMOVPS   Y1, Y15, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y2, Y2
+	VMASKMOVPS   (AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y2
+	VMASKMOVPS   Y2, Y15, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx8m_mr3_nobeta:
+	VMULPS     Y12, Y0, Y0
+	VMASKMOVPS Y0, Y15, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y1, Y1
+	VMASKMOVPS Y1, Y15, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y2, Y2
+	VMASKMOVPS Y2, Y15, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx8m_mr2:
+	MOVQ    kc+8(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, SI
+	MOVQ    nlast+72(FP), DI
+	LEAQ    tailmask8<>+0(SB), R8
+	NEGQ    DI
+	ADDQ    $0x08, DI
+	VMOVDQU (R8)(DI*4), Y15
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	TESTQ   AX, AX
+	JZ      kernAVX2Tx8m_mr2_epilogue
+
+kernAVX2Tx8m_mr2_loop:
+	VMASKMOVPS   (BX), Y15, Y12
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 4(CX), Y14
+	VFMADD231PS  Y12, Y14, Y1
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX2Tx8m_mr2_loop
+
+kernAVX2Tx8m_mr2_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), DX
+	SHLL         $0x01, DX
+	JZ           kernAVX2Tx8m_mr2_nobeta
+	VBROADCASTSS beta+68(FP), Y13
+	VMULPS       Y12, Y0, Y0
+	VMASKMOVPS   (AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y0
+	VMASKMOVPS   Y0, Y15, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y1, Y1
+	VMASKMOVPS   (AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y1
+	VMASKMOVPS   Y1, Y15, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx8m_mr2_nobeta:
+	VMULPS     Y12, Y0, Y0
+	VMASKMOVPS Y0, Y15, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y1, Y1
+	VMASKMOVPS Y1, Y15, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx8m_mr1:
+	MOVQ    kc+8(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    sb+40(FP), SI
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, SI
+	MOVQ    nlast+72(FP), DI
+	LEAQ    tailmask8<>+0(SB), R8
+	NEGQ    DI
+	ADDQ    $0x08, DI
+	VMOVDQU (R8)(DI*4), Y15
+	VXORPS  Y0, Y0, Y0
+	TESTQ   AX, AX
+	JZ      kernAVX2Tx8m_mr1_epilogue
+
+kernAVX2Tx8m_mr1_loop:
+	VMASKMOVPS   (BX), Y15, Y12
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernAVX2Tx8m_mr1_loop
+
+kernAVX2Tx8m_mr1_epilogue:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVQ         c+48(FP), AX
+	MOVQ         ldc+56(FP), CX
+	SHLQ         $0x02, CX
+	MOVL         beta+68(FP), CX
+	SHLL         $0x01, CX
+	JZ           kernAVX2Tx8m_mr1_nobeta
+	VBROADCASTSS beta+68(FP), Y13
+	VMULPS       Y12, Y0, Y0
+	VMASKMOVPS   (AX), Y15, Y14
+	VFMADD231PS  Y14, Y13, Y0
+	VMASKMOVPS   Y0, Y15, (AX)
+	VZEROUPPER
+	RET
+
+kernAVX2Tx8m_mr1_nobeta:
 	VMULPS     Y12, Y0, Y0
 	VMASKMOVPS Y0, Y15, (AX)
 	VZEROUPPER

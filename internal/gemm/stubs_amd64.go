@@ -2,35 +2,65 @@
 
 package gemm
 
-// kernAVX512x32 computes an mr x 32 tile (mr = 1..14, full) of C = alpha*A*B + beta*C.
+// kernAVX512Nx32 computes an mr x 32 tile (mr = 1..14, full, A[i][p] at a[i*lda+p]) of C = alpha*A*B + beta*C.
 //
 //go:noescape
-func kernAVX512x32(mr int, kc int, a *float32, rs int, ks int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+func kernAVX512Nx32(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
 
-// kernAVX512x32m computes an mr x 32 tile (mr = 1..14, masked last vector) of C = alpha*A*B + beta*C.
+// kernAVX512Nx32m computes an mr x 32 tile (mr = 1..14, masked last vector, A[i][p] at a[i*lda+p]) of C = alpha*A*B + beta*C.
 //
 //go:noescape
-func kernAVX512x32m(mr int, kc int, a *float32, rs int, ks int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+func kernAVX512Nx32m(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
 
-// kernAVX512x16m computes an mr x 16 tile (mr = 1..14, masked last vector) of C = alpha*A*B + beta*C.
+// kernAVX512Nx16m computes an mr x 16 tile (mr = 1..14, masked last vector, A[i][p] at a[i*lda+p]) of C = alpha*A*B + beta*C.
 //
 //go:noescape
-func kernAVX512x16m(mr int, kc int, a *float32, rs int, ks int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+func kernAVX512Nx16m(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
 
-// kernAVX2x16 computes an mr x 16 tile (mr = 1..6, full) of C = alpha*A*B + beta*C.
+// kernAVX512Tx32 computes an mr x 32 tile (mr = 1..14, full, A[i][p] at a[p*lda+i]) of C = alpha*A*B + beta*C.
 //
 //go:noescape
-func kernAVX2x16(mr int, kc int, a *float32, rs int, ks int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+func kernAVX512Tx32(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
 
-// kernAVX2x16m computes an mr x 16 tile (mr = 1..6, masked last vector) of C = alpha*A*B + beta*C.
+// kernAVX512Tx32m computes an mr x 32 tile (mr = 1..14, masked last vector, A[i][p] at a[p*lda+i]) of C = alpha*A*B + beta*C.
 //
 //go:noescape
-func kernAVX2x16m(mr int, kc int, a *float32, rs int, ks int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+func kernAVX512Tx32m(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
 
-// kernAVX2x8m computes an mr x 8 tile (mr = 1..6, masked last vector) of C = alpha*A*B + beta*C.
+// kernAVX512Tx16m computes an mr x 16 tile (mr = 1..14, masked last vector, A[i][p] at a[p*lda+i]) of C = alpha*A*B + beta*C.
 //
 //go:noescape
-func kernAVX2x8m(mr int, kc int, a *float32, rs int, ks int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+func kernAVX512Tx16m(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+
+// kernAVX2Nx16 computes an mr x 16 tile (mr = 1..6, full, A[i][p] at a[i*lda+p]) of C = alpha*A*B + beta*C.
+//
+//go:noescape
+func kernAVX2Nx16(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+
+// kernAVX2Nx16m computes an mr x 16 tile (mr = 1..6, masked last vector, A[i][p] at a[i*lda+p]) of C = alpha*A*B + beta*C.
+//
+//go:noescape
+func kernAVX2Nx16m(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+
+// kernAVX2Nx8m computes an mr x 8 tile (mr = 1..6, masked last vector, A[i][p] at a[i*lda+p]) of C = alpha*A*B + beta*C.
+//
+//go:noescape
+func kernAVX2Nx8m(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+
+// kernAVX2Tx16 computes an mr x 16 tile (mr = 1..6, full, A[i][p] at a[p*lda+i]) of C = alpha*A*B + beta*C.
+//
+//go:noescape
+func kernAVX2Tx16(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+
+// kernAVX2Tx16m computes an mr x 16 tile (mr = 1..6, masked last vector, A[i][p] at a[p*lda+i]) of C = alpha*A*B + beta*C.
+//
+//go:noescape
+func kernAVX2Tx16m(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
+
+// kernAVX2Tx8m computes an mr x 8 tile (mr = 1..6, masked last vector, A[i][p] at a[p*lda+i]) of C = alpha*A*B + beta*C.
+//
+//go:noescape
+func kernAVX2Tx8m(mr int, kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha float32, beta float32, nlast int)
 
 // transpose8 sets dst[c*ldd + r] = src[r*lds + c] for r < 8, c < 8*n.
 //
