@@ -94,9 +94,33 @@ const spinFor = 200 * time.Microsecond
 
 var (
 	workers pool
-	// spare holds the scratch of callers that run alone.
-	spare = sync.Pool{New: func() any { return new(scratch) }}
+	spare   scratchList
 )
+
+// scratchList holds the packing buffers of callers that run alone, one per caller at a
+// time. Unlike a sync.Pool it never drops them at a GC, which would make a steady state
+// reallocate 512 KiB after every collection.
+type scratchList struct {
+	mu   sync.Mutex
+	free []*scratch
+}
+
+func (l *scratchList) get() *scratch {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := len(l.free); n > 0 {
+		s := l.free[n-1]
+		l.free = l.free[:n-1]
+		return s
+	}
+	return new(scratch)
+}
+
+func (l *scratchList) put(s *scratch) {
+	l.mu.Lock()
+	l.free = append(l.free, s)
+	l.mu.Unlock()
+}
 
 // claimAll computes parts of call gen until none is left unclaimed.
 func (wp *pool) claimAll(gen uint64, sc *scratch) {
@@ -158,9 +182,9 @@ func compute(p *problem) {
 		p.run(&workers.own, 0, p.m, 0, p.n)
 		return
 	}
-	sc := spare.Get().(*scratch)
+	sc := spare.get()
 	p.run(sc, 0, p.m, 0, p.n)
-	spare.Put(sc)
+	spare.put(sc)
 }
 
 // awake reports whether the first n workers exist and are polling for work.
