@@ -5,7 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 )
 
 const (
@@ -19,6 +18,10 @@ const (
 	// (one forward pass per environment step) never pay for a wake-up; a 32 MFLOP product
 	// takes about 190 µs on one core.
 	wakeMinFlops = 32e6
+	// maxThreads bounds the worker pool.
+	maxThreads = 64
+	// spinFor is how long an idle worker polls for work before parking.
+	spinFor = 200 * time.Microsecond
 )
 
 var (
@@ -28,29 +31,6 @@ var (
 	// parallelCalls counts calls split over threads (under workers.mu), for tests.
 	parallelCalls int
 )
-
-const (
-	// maxThreads bounds the worker pool.
-	maxThreads = 64
-	// packCostFlops weighs one packed element of B against the 2 flops of one
-	// multiply-add, for choosing how to split C (splitting along M packs all of B per part).
-	packCostFlops = 32
-)
-
-// scratch is one thread's packing buffer, grown as needed and then reused, so that calls
-// in a steady state allocate nothing.
-type scratch struct{ buf []float32 }
-
-// panels returns n floats starting on a 64-byte boundary (whole cache lines per panel row
-// for the zmm loads).
-func (s *scratch) panels(n int) []float32 {
-	const align = 16 // floats
-	if len(s.buf) < n+align {
-		s.buf = make([]float32, n+align)
-	}
-	off := int(-uintptr(unsafe.Pointer(&s.buf[0])) % 64 / 4)
-	return s.buf[off : off+n]
-}
 
 // part is a block of C that one thread computes: rows [i0, i1), columns [j0, j1).
 type part struct{ i0, i1, j0, j1 int }
@@ -89,38 +69,10 @@ type worker struct {
 	wake     chan struct{} // one token per wake-up, sent by whoever clears sleeping
 }
 
-// spinFor is how long an idle worker polls for work before parking.
-const spinFor = 200 * time.Microsecond
-
 var (
 	workers pool
-	spare   scratchList
+	spare   scratchList // packing buffers of callers that run alone
 )
-
-// scratchList holds the packing buffers of callers that run alone, one per caller at a
-// time. Unlike a sync.Pool it never drops them at a GC, which would make a steady state
-// reallocate 512 KiB after every collection.
-type scratchList struct {
-	mu   sync.Mutex
-	free []*scratch
-}
-
-func (l *scratchList) get() *scratch {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if n := len(l.free); n > 0 {
-		s := l.free[n-1]
-		l.free = l.free[:n-1]
-		return s
-	}
-	return new(scratch)
-}
-
-func (l *scratchList) put(s *scratch) {
-	l.mu.Lock()
-	l.free = append(l.free, s)
-	l.mu.Unlock()
-}
 
 // claimAll computes parts of call gen until none is left unclaimed.
 func (wp *pool) claimAll(gen uint64, sc *scratch) {
@@ -225,47 +177,4 @@ func (wp *pool) runParallel(p *problem, n int) {
 		}
 	}
 	wp.prob = problem{} // do not keep the caller's matrices alive
-}
-
-// split divides C into at most threads parts of whole tiles, along N or along M,
-// whichever finishes sooner by a simple cost model: the largest part's multiply-adds plus
-// the B elements it packs (a split along M packs all of B in every part). It returns the
-// parts in buf.
-func split(p *problem, threads int, buf []part) []part {
-	mr, nr := p.lv.geometry()
-	k := float64(p.k)
-	packCost := func(cols int) float64 {
-		if !p.transB {
-			return 0
-		}
-		return packCostFlops * float64(cols) * k
-	}
-	tn, widthN := even(p.n, nr, threads)
-	costN := 2*float64(p.m)*float64(widthN)*k + packCost(widthN)
-	tm, heightM := even(p.m, mr, threads)
-	costM := 2*float64(heightM)*float64(p.n)*k + packCost(p.n)
-	parts := buf[:0]
-	if tn > 1 && costN <= costM || tm <= 1 {
-		for j0 := 0; j0 < p.n; {
-			j1 := min(p.n, j0+widthN)
-			parts = append(parts, part{0, p.m, j0, j1})
-			j0 = j1
-		}
-		return parts
-	}
-	for i0 := 0; i0 < p.m; {
-		i1 := min(p.m, i0+heightM)
-		parts = append(parts, part{i0, i1, 0, p.n})
-		i0 = i1
-	}
-	return parts
-}
-
-// even splits size into at most t runs of whole units (the last may be partial) and
-// returns the number of runs and the longest run's length.
-func even(size, unit, t int) (runs, longest int) {
-	units := ceilDiv(size, unit)
-	runs = min(t, units)
-	longest = min(size, ceilDiv(units, runs)*unit)
-	return ceilDiv(size, longest), longest
 }
