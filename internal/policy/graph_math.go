@@ -9,6 +9,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"hybridtrain/internal/gemm"
 	"hybridtrain/internal/vec"
 )
 
@@ -17,6 +18,12 @@ import (
 // column sums through internal/vec), float64 for the finite-difference test (gonum's DGEMM
 // and plain loops). Function fields instead of type switches keep the generic ops free of
 // interface conversions, hence of allocations.
+
+func init() {
+	// gorgonia (and its tensor package) run every float32 matrix product through this BLAS:
+	// gonum's pure-Go implementation with Sgemm replaced by internal/gemm's SIMD kernels.
+	G.Use(gemm.Implementation{})
+}
 
 // num is a graph's element type.
 type num interface{ ~float32 | ~float64 }

@@ -115,7 +115,9 @@ func (p *Policy) params() []*device.Tensor {
 	for _, h := range p.base.Vf {
 		p.ps = append(p.ps, h.W, h.B)
 	}
-	return append(p.ps, p.base.Action.W, p.base.Action.B, p.base.Value.W, p.base.Value.B)
+	// Kept in p.ps so that its capacity covers the whole list: no allocation once grown.
+	p.ps = append(p.ps, p.base.Action.W, p.base.Action.B, p.base.Value.W, p.base.Value.B)
+	return p.ps
 }
 
 // SetBaseFrozen freezes (true) or unfreezes every parameter but the adapter's: frozen
