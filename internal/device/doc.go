@@ -28,11 +28,10 @@
 //     read of freed or stale memory.
 //   - Operations are deterministic: fixed loop orders, no map iteration, no randomness.
 //
-// Precision on the host: GEMM is float32 (BLAS Sgemm through blas32, so a faster float32
-// BLAS registered with blas32.Use speeds the host engine up as well); reductions, the
-// masked log-softmax and the PPO loss compute in float64 and round once when they store;
-// Adam computes in float32 in PyTorch's order of operations (internal/vec, which also sums
-// the squares in float64 with SIMD where the CPU has it).
+// Precision on the host: GEMM is float32 (internal/gemm's SGEMM, the one gorgonia uses on
+// the CPU too); reductions, the masked log-softmax and the PPO loss compute in float64 and
+// round once when they store; Adam computes in float32 in PyTorch's order of operations
+// (internal/vec, which also sums the squares in float64 with SIMD where the CPU has it).
 //
 // A cuda build may set cudaDeviceCount (an unexported hook in open.go) in an init function
 // so that Available lists every GPU; left unset, it lists cuda:0.

@@ -5,8 +5,8 @@ import (
 	"math"
 
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
 
+	"hybridtrain/internal/gemm"
 	"hybridtrain/internal/vec"
 )
 
@@ -46,8 +46,8 @@ func (h hostKernels) download(dst []float32, src *Buffer) error {
 
 func (h hostKernels) sync() error { return nil }
 
-// gemm goes through blas32, so a faster float32 BLAS registered with blas32.Use (the
-// learner's planned fast path) speeds up this engine too.
+// gemm runs internal/gemm's SGEMM (AVX-512 or AVX2 kernels where the CPU has them, gonum's
+// otherwise), the same one gorgonia uses on the CPU.
 func (h hostKernels) gemm(transA, transB bool, m, n, k int, alpha float32, a, b *Buffer, beta float32, c *Buffer) error {
 	if m == 0 || n == 0 {
 		return nil
@@ -64,28 +64,21 @@ func (h hostKernels) gemm(transA, transB bool, m, n, k int, alpha float32, a, b 
 		}
 		return nil
 	}
-	ta, tb := blas.NoTrans, blas.NoTrans
-	ga := blas32.General{Rows: m, Cols: k, Stride: k, Data: a.host[:m*k]}
+	ta, tb, lda, ldb := blas.NoTrans, blas.NoTrans, k, n
 	if transA {
-		ta = blas.Trans
-		ga = blas32.General{Rows: k, Cols: m, Stride: m, Data: a.host[:m*k]}
+		ta, lda = blas.Trans, m
 	}
-	gb := blas32.General{Rows: k, Cols: n, Stride: n, Data: b.host[:k*n]}
 	if transB {
-		tb = blas.Trans
-		gb = blas32.General{Rows: n, Cols: k, Stride: k, Data: b.host[:k*n]}
+		tb, ldb = blas.Trans, k
 	}
-	blas32.Gemm(ta, tb, alpha, ga, gb, beta, blas32.General{Rows: m, Cols: n, Stride: n, Data: cm})
+	gemm.Sgemm(ta, tb, m, n, k, alpha, a.host[:m*k], lda, b.host[:k*n], ldb, beta, cm, n)
 	return nil
 }
 
 func (h hostKernels) addRowVector(y, v *Buffer, rows, cols int) error {
 	vv := v.host[:cols]
 	for r := range rows {
-		row := y.host[r*cols : (r+1)*cols]
-		for j, x := range vv {
-			row[j] += x
-		}
+		vec.AddBias(y.host[r*cols:(r+1)*cols], vv)
 	}
 	return nil
 }
@@ -99,10 +92,7 @@ func (h hostKernels) sumRows(dst, src *Buffer, rows, cols int, beta float32) err
 		w := min(block, cols-c0)
 		clear(acc[:w])
 		for r := range rows {
-			row := src.host[r*cols+c0 : r*cols+c0+w]
-			for j, x := range row {
-				acc[j] += float64(x)
-			}
+			vec.AddTo64(acc[:w], src.host[r*cols+c0:r*cols+c0+w])
 		}
 		d := dst.host[c0 : c0+w]
 		for j := range d {
@@ -126,12 +116,7 @@ func (h hostKernels) relu(y *Buffer, n int) error {
 }
 
 func (h hostKernels) reluBackward(dy, y *Buffer, n int) error {
-	yy := y.host[:n]
-	for i := range dy.host[:n] {
-		if !(yy[i] > 0) {
-			dy.host[i] = 0
-		}
-	}
+	vec.ReLUGrad(dy.host[:n], dy.host[:n], y.host[:n])
 	return nil
 }
 
