@@ -15,9 +15,10 @@ var levelNames = [...]string{levelGeneric: "generic", levelAVX2: "avx2", levelAV
 
 func (l level) String() string { return levelNames[l] }
 
-// envLevel names the environment variable that can force a lower level, e.g. to compare
+// envLevel names the environment variable that can force a lower level (the same one as
+// internal/vec's, so one setting lowers every CPU kernel), e.g. to compare
 // kernels or to rule one out; it is read once, at init.
-const envLevel = "HYBRIDTRAIN_GEMM"
+const envLevel = "HYBRIDTRAIN_SIMD"
 
 var (
 	detected level // the best level this CPU and OS support

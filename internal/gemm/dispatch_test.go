@@ -48,7 +48,7 @@ func TestSetLevel(t *testing.T) {
 	}
 }
 
-// TestEnvLevel re-runs the test binary with HYBRIDTRAIN_GEMM set and checks the level the
+// TestEnvLevel re-runs the test binary with HYBRIDTRAIN_SIMD set and checks the level the
 // package chose at init.
 func TestEnvLevel(t *testing.T) {
 	if os.Getenv("GEMM_PRINT_LEVEL") != "" {

@@ -58,7 +58,7 @@
 // # Dispatch
 //
 // At init the package picks avx512 (AVX-512F and FMA), else avx2 (AVX2 and FMA), else
-// generic (gonum's pure-Go Sgemm), which is the only level off amd64. HYBRIDTRAIN_GEMM=avx2
+// generic (gonum's pure-Go Sgemm), which is the only level off amd64. HYBRIDTRAIN_SIMD=avx2
 // or =generic, read once at init, forces a lower level; names of levels the CPU lacks, and
 // unknown names, are ignored. Level reports the level in use.
 //

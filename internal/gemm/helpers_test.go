@@ -11,7 +11,7 @@ import (
 )
 
 // levels returns every level the tests may run, lowest first: those the CPU has, up to one
-// forced with HYBRIDTRAIN_GEMM (CI runs the tests so, as on a CPU without AVX-512 or AVX2).
+// forced with HYBRIDTRAIN_SIMD (CI runs the tests so, as on a CPU without AVX-512 or AVX2).
 func levels() []level {
 	var ls []level
 	for l := levelGeneric; l <= ceiling(); l++ {
