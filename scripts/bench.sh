@@ -16,6 +16,10 @@
 # netlib reference BLAS, tens of times slower, and the ratios mean nothing; the script
 # prints which libblas.so.3 is in use.
 # Timings depend on what else the machine runs: compare rows of one run only.
+#
+# OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, when set in the environment, pin OpenBLAS to a
+# (slower) kernel: they are removed for the PyTorch command alone, and the script prints
+# which OpenBLAS kernel PyTorch ran with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=${THREADS:-2}
@@ -34,7 +38,11 @@ if [ -n "${GO_TEST:-}" ]; then
 else
   go test ./internal/policy/ -run '^$' -bench "$pattern" -benchtime "$benchtime" -cpu "$threads" -benchmem >"$out/go.txt"
 fi
-"$python" scripts/bench_torch.py --device "${TORCH_DEVICE:-cpu}" --threads "$threads" --scale "${TORCH_SCALE:-1}" >"$out/torch.json"
+for v in OPENBLAS_CORETYPE OPENBLAS_L2_SIZE; do
+  if [ -n "${!v+x}" ]; then echo "bench.sh: $v=${!v} is set; unset for the PyTorch command" >&2; fi
+done
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+  "$python" scripts/bench_torch.py --device "${TORCH_DEVICE:-cpu}" --threads "$threads" --scale "${TORCH_SCALE:-1}" >"$out/torch.json"
 
 "$python" - "$out/go.txt" "$out/torch.json" <<'EOF'
 import json, re, sys
@@ -47,7 +55,7 @@ for line in open(sys.argv[1]):
         go[(kind.lower(), backend, rows)] = (unit["ns/op"] / 1e6, unit.get("B/op", 0), int(unit.get("allocs/op", 0)))
 torch = json.load(open(sys.argv[2]))
 backends = sorted({k[1] for k in go})
-print(f"torch {torch['torch']} on {torch['device']}, {torch['threads']} threads; times are ms per call (median for torch)")
+print(f"torch {torch['torch']} on {torch['device']}, {torch['threads']} threads, OpenBLAS kernel {torch.get('blas_core', 'unknown')}; times are ms per call (median for torch)")
 head = f"{'what':<8}{'rows':>6}{'torch':>10}" + "".join(f"{b:>22}{'ratio':>8}{'allocs':>8}" for b in backends)
 print(head)
 for kind, key in (("act", "act_ms"), ("update", "update_ms")):

@@ -19,6 +19,7 @@ python3-torch under /usr/bin/python3 (see scripts/bench.sh):
 """
 
 import argparse
+import ctypes
 import json
 import math
 import statistics
@@ -73,6 +74,19 @@ def random_masks(rows, gen, device):
     return mask.to(device)
 
 
+def blas_core():
+    """The OpenBLAS kernel (core type) the process runs with, or 'unknown' when PyTorch's
+    BLAS is not OpenBLAS (Debian's PyTorch calls the libblas.so.3 alternative)."""
+    for lib in ("libblas.so.3", "libopenblas.so.0"):
+        try:
+            f = ctypes.CDLL(lib).openblas_get_corename
+        except (OSError, AttributeError):
+            continue
+        f.restype = ctypes.c_char_p
+        return f().decode()
+    return "unknown"
+
+
 def median_ms(fn, repeats, warmup, sync):
     for _ in range(warmup):
         fn()
@@ -103,7 +117,7 @@ def main():
     opt = torch.optim.Adam(policy.parameters(), lr=3e-4, eps=1e-5)
     reps = lambda n: max(3, int(n * args.scale))
     out = {"device": args.device, "torch": torch.__version__, "threads": args.threads,
-           "act_ms": {}, "update_ms": {}}
+           "blas_core": blas_core(), "act_ms": {}, "update_ms": {}}
 
     for rows, n in ((1, 2000), (8, 1000), (16, 1000)):
         obs = torch.randn(rows, OBS, generator=gen).numpy()
