@@ -53,12 +53,22 @@ func (b *Batch) check(n, obsDim, numActions int) error {
 	return nil
 }
 
-// VecEnv steps n Envs in parallel goroutines with auto-reset.
+// minChunk is the smallest number of envs a worker goroutine steps (see VecEnv). A variable
+// so that tests can exercise the workers with a few envs.
+var minChunk = 128
+
+// VecEnv steps n Envs with auto-reset, in parallel goroutines when there are enough of them.
 //
-// The envs are split into min(n, GOMAXPROCS) contiguous chunks; the calling goroutine steps
-// the first and persistent workers, started by NewVec, step the others. A step hands each
-// worker its chunk over a channel made once, so stepping creates no goroutine, channel or
-// garbage. Close stops the workers.
+// The envs are split into min(GOMAXPROCS, n/minChunk) contiguous chunks (at least one); the
+// calling goroutine steps the first and persistent workers, started by NewVec, step the
+// others. A step hands each worker its chunk over a channel made once, so stepping creates
+// no goroutine, channel or garbage. Close stops the workers.
+//
+// Why chunks of at least minChunk envs: an env step costs 0.2-0.3 µs (BenchmarkStep), while
+// handing a chunk to a worker that has parked while the policy acted costs a futex wake-up,
+// 10-25 µs on the 2-vCPU machines measured (docs/performance.md). Training's 2 to 8 envs
+// therefore step on the caller; the chunking, and so every batch, does not depend on it
+// (TestVecWorkersMatchSerial).
 type VecEnv struct {
 	envs   []*Env
 	pcgs   []*rand.PCG // the envs' generator sources, for MarshalState
@@ -105,7 +115,7 @@ func NewVec(ds *Dataset, cfg Config, opt Options, n int, seed uint64) (*VecEnv, 
 	}
 	v.obsDim = v.envs[0].obsDim
 
-	workers := min(n, max(1, runtime.GOMAXPROCS(0)))
+	workers := max(1, min(n/minChunk, runtime.GOMAXPROCS(0)))
 	for w := range workers {
 		v.chunks = append(v.chunks, [2]int{w * n / workers, (w + 1) * n / workers})
 	}
@@ -194,7 +204,7 @@ func (v *VecEnv) usable(b *Batch) error {
 	return b.check(len(v.envs), v.obsDim, NumActions)
 }
 
-// Step applies actions[i] to env i in parallel and fills b; an env whose episode ended is
+// Step applies actions[i] to env i (chunks on the workers in parallel) and fills b; an env whose episode ended is
 // reset, its final observation written to b.TerminalObs (rows of other envs are left as
 // they were). A masked action is counted and earns invalid_action_reward (see Env.Step); an
 // action id outside [0, NumActions) is an error and nothing is stepped. No allocation.

@@ -283,10 +283,30 @@ func TestInvalidAction(t *testing.T) {
 	}
 }
 
+// withMinChunk lowers the envs per worker for the rest of the test, so that a few envs
+// exercise the workers.
+func withMinChunk(t *testing.T, n int) {
+	old := minChunk
+	minChunk = n
+	t.Cleanup(func() { minChunk = old })
+}
+
 // TestVecWorkersMatchSerial: the envs give the same batches whether one goroutine steps them
-// all or four workers share them (the chunking is fixed when the VecEnv is built).
+// all or four workers share them (the chunking is fixed when the VecEnv is built), and with
+// the default chunk size a few envs step on the caller alone.
 func TestVecWorkersMatchSerial(t *testing.T) {
 	ds := randomWalkDays(t, 6, 25)
+	old := runtime.GOMAXPROCS(4)
+	v, err := NewVec(ds, vecConfig(), Options{Mode: ModeRandom}, 7, 3)
+	runtime.GOMAXPROCS(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	if len(v.chunks) != 1 || len(v.work) != 0 {
+		t.Fatalf("7 envs with the default chunk size: %d chunks and %d workers, want 1 and 0", len(v.chunks), len(v.work))
+	}
+	withMinChunk(t, 1)
 	run := func(procs int) []byte {
 		old := runtime.GOMAXPROCS(procs)
 		v, err := NewVec(ds, vecConfig(), Options{Mode: ModeRandom}, 7, 3)
@@ -313,6 +333,10 @@ func TestVecWorkersMatchSerial(t *testing.T) {
 // on purpose) comes back from Step as an error naming the envs, on the caller's chunk and
 // on a worker's, instead of ending the process with a stack trace from a goroutine.
 func TestVecStepRecoversPanics(t *testing.T) {
+	withMinChunk(t, 1)
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
 	ds := randomWalkDays(t, 4, 21)
 	for _, broken := range []int{0, 3} {
 		v, err := NewVec(ds, vecConfig(), Options{Mode: ModeRandom}, 4, 1)
