@@ -173,24 +173,11 @@ func (h hostKernels) maskedLogSoftmax(logp, entropy, logits, mask *Buffer, rows,
 	return nil
 }
 
-// ppoLoss follows SB3's PPO.train for one minibatch. Per sample, with p the masked
-// distribution, a the action, r = exp(logp_a - oldlogp) and A the advantage:
-//
-//	pg   = -min(A r, A clip(r, 1-eps, 1+eps))
-//	vt   = (R - V)^2, or (R - V')^2 with V' = oldV + clip(V - oldV, -c, c) when c > 0
-//	H    = -sum over legal j of p_j log p_j
-//	L    = mean(pg) + ent_coef (-mean(H)) + vf_coef mean(vt)
-//
-// and the gradients, derived by hand (N = rows, legal j only; masked logits are replaced by
-// a constant, so their gradient is 0):
-//
-//	d logp_a / d z_j = 1[j=a] - p_j
-//	d H / d z_j      = -p_j (log p_j + H)
-//	d pg / d logp_a  = -A r when the unclipped term is the min (or r is inside the clip
-//	                   range, where both terms are equal), else 0
-//	dL/dz_j = (d pg/d logp_a (1[j=a] - p_j) + ent_coef p_j (log p_j + H)) / N
-//	dL/dV   = vf_coef (-2 (R - V')) dV'/dV / N, dV'/dV = 1 inside [-c, c] (clamp passes
-//	          its bounds, as torch.clamp), else 0
+// ppoLoss is internal/policy/loss.go's ppoSample for every row (the same lines in the same
+// order, float64, rounded once when stored), with the gradients divided by the number of
+// rows: the gradient of the mean loss. loss.go states the formulas and derives the
+// gradients; the policy's TestHostEngineLossMatchesReference holds this copy to it. It is
+// a copy because this package is a leaf: it cannot import the policy.
 func (h hostKernels) ppoLoss(out PPOLossOut, in PPOLossIn, rows, cols int, p PPOParams) error {
 	var small, smallP [smallCols]float64
 	lp, prob := scratch(&small, cols), scratch(&smallP, cols)

@@ -48,6 +48,16 @@
 // word at the next Sync or Download and turns a set bit into an error.
 #define STATUS_BAD_ACTION 1u
 
+// The per-sample loss terms ht_ppo_loss writes, one row of HT_PPO_TERMS per sample: the
+// layout of device.PPOTerms and the device.Term* constants (engine.go), checked against them
+// by TestKernelTermLayout. The terms are those of internal/policy/loss.go's sampleTerms.
+#define HT_PPO_TERMS 5
+#define HT_TERM_POLICY 0    // -min(A r, A clip(r, 1-eps, 1+eps))
+#define HT_TERM_VALUE 1     // (R - V')^2
+#define HT_TERM_ENTROPY 2   // H = -sum over legal j of p_j logp_j (the entropy, not its loss)
+#define HT_TERM_APPROX_KL 3 // (r - 1) - log r
+#define HT_TERM_CLIPPED 4   // 1 if |r - 1| > eps, else 0
+
 DEVFN float expf_(float x) { return EX2F(x * LOG2E); }
 DEVFN float logf_(float x) { return LG2F(x) * LN2; }
 
@@ -320,7 +330,8 @@ KERNEL ht_masked_log_softmax(float *__restrict__ logp, float *__restrict__ entro
   }
 }
 
-// PPOLoss, per sample r of N = rows (see PPOLossIn/PPOLossOut in engine.go):
+// PPOLoss, per sample r of N = rows (see PPOLossIn/PPOLossOut in ppo.go): the lines of
+// internal/policy/loss.go, the reference every backend is held to, in float32:
 //   logr = logp[a] - old_logp, ratio = exp(logr), A = adv;
 //   policy = -min(A ratio, A clip(ratio, 1-eps, 1+eps));
 //   vpred = values, or old + clip(values - old, -cvf, cvf) when cvf > 0;
@@ -345,7 +356,7 @@ KERNEL ht_ppo_loss(float *__restrict__ dlogits, float *__restrict__ dvalues,
     const float *z = logits + r * cols;
     const float *mk = mask + r * cols;
     float *dz = dlogits + r * cols;
-    float *t = terms + r * 5;
+    float *t = terms + r * HT_PPO_TERMS;
     const float af = actions[r];
     const long long a = (long long)af;
     if (!(af >= 0.0f) || a >= cols || (float)a != af) {
@@ -354,7 +365,7 @@ KERNEL ht_ppo_loss(float *__restrict__ dlogits, float *__restrict__ dvalues,
       for (long long j = 0; j < cols; j++)
         dz[j] = nan;
       dvalues[r] = nan;
-      for (int i = 0; i < 5; i++)
+      for (int i = 0; i < HT_PPO_TERMS; i++)
         t[i] = nan;
       continue;
     }
@@ -401,10 +412,10 @@ KERNEL ht_ppo_loss(float *__restrict__ dlogits, float *__restrict__ dvalues,
     dvalues[r] = vf_coef * inv_n * 2.0f * (vpred - returns[r]) * dvp;
 
     const float dr = ratio - 1.0f;
-    t[0] = policy;
-    t[1] = err * err;
-    t[2] = h;
-    t[3] = dr - logr;
-    t[4] = (dr > clip || dr < -clip) ? 1.0f : 0.0f;
+    t[HT_TERM_POLICY] = policy;
+    t[HT_TERM_VALUE] = err * err;
+    t[HT_TERM_ENTROPY] = h;
+    t[HT_TERM_APPROX_KL] = dr - logr;
+    t[HT_TERM_CLIPPED] = (dr > clip || dr < -clip) ? 1.0f : 0.0f;
   }
 }
