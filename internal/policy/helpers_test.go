@@ -208,62 +208,30 @@ func (r *refNet) forward(obs []float32, rows int) (logits [][]float64, values []
 	return logits, values
 }
 
-// refLogp is the masked log-softmax of one row in float64: masked logits replaced by
-// -1e8, then log-softmax; and the masked entropy.
+// refLogp is the masked log-softmax of one row in float64 and its entropy: loss.go's
+// maskedLogSoftmax, the one definition.
 func refLogp(logits []float64, mask []bool) (logp []float64, entropy float64) {
-	lm := make([]float64, len(logits))
-	mx := math.Inf(-1)
-	for j, l := range logits {
-		lm[j] = l
-		if !mask[j] {
-			lm[j] = -1e8
-		}
-		mx = math.Max(mx, lm[j])
-	}
-	s := 0.0
-	for _, l := range lm {
-		s += math.Exp(l - mx)
-	}
-	lse := mx + math.Log(s)
-	logp = make([]float64, len(lm))
-	for j, l := range lm {
-		logp[j] = l - lse
-		if mask[j] {
-			entropy -= math.Exp(logp[j]) * logp[j]
-		}
-	}
+	logp = make([]float64, len(logits))
+	entropy = maskedLogSoftmax(logp, make([]float64, len(logits)), logits, mask)
 	return logp, entropy
 }
 
-// refLoss is the PPO loss of spec training.md §3 (SB3's form) in float64 from the
-// reference forward, with already normalised advantages.
+// refLoss is the minibatch loss of loss.go (the one reference) over refNet's independent
+// float64 forward pass, with already normalised advantages: the backends, which compute the
+// network in float32 their own way, are held to it.
 func refLoss(r *refNet, mb *Minibatch, adv []float32, lp lossParams) lossTerms {
 	logits, values := r.forward(mb.Obs, mb.Rows)
 	nA := r.cfg.NumActions
-	var t lossTerms
-	n := float64(mb.Rows)
+	logp, prob, dz := make([]float64, nA), make([]float64, nA), make([]float64, nA)
+	var sums termSums
 	for i := 0; i < mb.Rows; i++ {
-		logp, h := refLogp(logits[i], mb.Masks[i*nA:(i+1)*nA])
-		lr := logp[mb.Actions[i]] - float64(mb.OldLogp[i])
-		ratio := math.Exp(lr)
-		a := float64(adv[i])
-		rc := math.Min(math.Max(ratio, 1-lp.ClipRange), 1+lp.ClipRange)
-		t.PolicyLoss += -math.Min(a*ratio, a*rc) / n
-		v := values[i]
-		if lp.ClipRangeVF > 0 {
-			old := float64(mb.OldValues[i])
-			v = old + math.Min(math.Max(v-old, -lp.ClipRangeVF), lp.ClipRangeVF)
-		}
-		d := float64(mb.Returns[i]) - v
-		t.ValueLoss += d * d / n
-		t.EntropyLoss += -h / n
-		t.ApproxKL += ((ratio - 1) - lr) / n
-		if math.Abs(ratio-1) > lp.ClipRange {
-			t.ClipFraction += 1 / n
-		}
+		row := lossRow{Logits: logits[i], Legal: mb.Masks[i*nA : (i+1)*nA], Action: int(mb.Actions[i]),
+			Value: values[i], OldValue: float64(mb.OldValues[i]), OldLogp: float64(mb.OldLogp[i]),
+			Adv: float64(adv[i]), Return: float64(mb.Returns[i])}
+		t, _ := ppoSample(&row, lp, logp, prob, dz)
+		sums.add(t)
 	}
-	t.Loss = t.PolicyLoss + lp.EntCoef*t.EntropyLoss + lp.VfCoef*t.ValueLoss
-	return t
+	return sums.terms(lp)
 }
 
 func allTrue(n int) []bool {

@@ -10,9 +10,9 @@ import (
 	"hybridtrain/internal/device"
 )
 
-// TestLossMatchesReference compares every loss term of both backends with an independent
-// float64 implementation of spec training.md §3 (refLoss over refNet), with value
-// clipping off and on. Tolerance 1e-5 (1 + |want|): the backends compute in float32.
+// TestLossMatchesReference compares every loss term of both backends with the reference loss
+// (loss.go) computed over refNet, an independent float64 forward pass, with value clipping
+// off and on. Tolerance 1e-5 (1 + |want|): the backends compute in float32.
 func TestLossMatchesReference(t *testing.T) {
 	for _, vf := range []float64{0, 0.1} {
 		t.Run(fmt.Sprintf("clip_range_vf=%v", vf), func(t *testing.T) {
