@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # check-imports.sh: the import rule of DESIGN.md, checked with `go list` and grep.
 #
-#   env, gemm, vec: leaves (gemm and vec are the CPU's SIMD kernels, below everything)
+#   env, gemm, vec, atomicfile: leaves (gemm and vec are the CPU's SIMD kernels, below
+#                               everything; atomicfile writes files all at once)
 #   device -> gemm, vec         adapter -> device           policy -> adapter, device, gemm, vec
-#   ppo -> env, device, adapter, policy                     report -> env, policy, ppo
+#   ppo -> env, device, adapter, policy, atomicfile         report -> env, policy, ppo, atomicfile
 #
 # Also fails on: a CLI library (cobra, viper, pflag, progressbar) anywhere under internal/;
 # os.Exit, log.Fatal or writes to stdout under internal/ (non-test files); gorgonia in
@@ -14,18 +15,18 @@ cd "$(dirname "$0")/.."
 mod=$(go list -m)
 allowed() {
   case "$1" in
-    env|gemm|vec) echo "" ;;
+    env|gemm|vec|atomicfile) echo "" ;;
     device)     echo "gemm vec" ;;
     adapter)    echo "device" ;;
     policy)     echo "adapter device gemm vec" ;;
-    ppo)        echo "env device adapter policy" ;;
-    report)     echo "env policy ppo" ;;
+    ppo)        echo "env device adapter policy atomicfile" ;;
+    report)     echo "env policy ppo atomicfile" ;;
   esac
 }
 status=0
 fail() { echo "check-imports: $*"; status=1; }
 
-for pkg in env gemm vec device adapter policy ppo report; do
+for pkg in env gemm vec atomicfile device adapter policy ppo report; do
   [ -d "internal/$pkg" ] || continue
   # Imports of the package and its test files, sub-packages included.
   imps=$(go list -f '{{join .Imports "\n"}}{{"\n"}}{{join .TestImports "\n"}}{{"\n"}}{{join .XTestImports "\n"}}' "./internal/$pkg/..." | sort -u)
