@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"hybridtrain/internal/device"
 )
@@ -184,11 +185,7 @@ func (p *Policy) Update(mb *Minibatch, hp UpdateParams) (UpdateStats, error) {
 		return UpdateStats{}, err
 	}
 	trainable := p.trainable()
-	any := false
-	for _, t := range trainable {
-		any = any || t
-	}
-	if !any {
+	if !slices.Contains(trainable, true) {
 		return UpdateStats{}, errors.New("policy: update: no trainable parameter (the base is frozen and the adapter is frozen or absent)")
 	}
 	be, eng, err := p.ready()

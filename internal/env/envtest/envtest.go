@@ -8,6 +8,7 @@ package envtest
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -87,11 +88,7 @@ func checkBatch(t testing.TB, b *env.Batch, when string, stepped bool) bool {
 		if !row[0] {
 			t.Errorf("envtest: %s: env %d: HOLD (action 0) is masked: %v", when, i, row)
 		}
-		any := false
-		for _, m := range row {
-			any = any || m
-		}
-		if !any {
+		if !slices.Contains(row, true) {
 			t.Errorf("envtest: %s: env %d: no legal action", when, i)
 			ok = false
 		}
