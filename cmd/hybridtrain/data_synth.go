@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"hybridtrain/internal/atomicfile"
 	"hybridtrain/internal/env"
 )
 
@@ -65,37 +67,14 @@ func runDataSynth(a *app, opts *dataSynthOptions) error {
 		}
 		return w.Flush()
 	}
-	if err := writeFileAtomic(opts.out, func(w *bufio.Writer) error { return env.WriteCSV(w, ds) }); err != nil {
+	// --out may name a directory that does not exist yet (data/ in a fresh checkout).
+	if err := os.MkdirAll(filepath.Dir(opts.out), 0o755); err != nil {
+		return fmt.Errorf("data synth: %w", err)
+	}
+	if err := atomicfile.WriteFunc(opts.out, atomicfile.Perm, func(w io.Writer) error { return env.WriteCSV(w, ds) }); err != nil {
 		return fmt.Errorf("data synth: %w", err)
 	}
 	fmt.Fprintf(a.stderr, "data synth: wrote %s (%s, %d bars, %s, seed %d)\n",
 		opts.out, inst.Symbol, ds.Bars.Len(), plural(len(ds.Sessions), "session", "sessions"), opts.seed)
 	return nil
-}
-
-// writeFileAtomic writes path through a temporary file in the same directory and renames
-// it into place, so a failed write never leaves half a file.
-func writeFileAtomic(path string, write func(*bufio.Writer) error) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // after the rename this fails harmlessly
-	w := bufio.NewWriter(f)
-	if err := write(w); err != nil {
-		f.Close()
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

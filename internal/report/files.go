@@ -13,6 +13,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"hybridtrain/internal/atomicfile"
 )
 
 // File names inside the output directory.
@@ -33,9 +35,9 @@ type Files struct {
 func (f Files) List() []string { return []string{f.JSON, f.Markdown, f.Trades, f.Equity, f.Plot} }
 
 // WriteFiles creates dir (and its parents) when missing and writes report.json, report.md,
-// trades.csv, equity.csv and equity.png into it. Each file is written to a temporary
-// name and renamed, so a reader never sees half a file; files of an earlier report in dir
-// are replaced.
+// trades.csv, equity.csv and equity.png into it. Each file is rendered in memory and
+// written with atomicfile (mode 0644, fsynced, renamed into place), so a reader never sees
+// half a file; files of an earlier report in dir are replaced.
 func (r *Report) WriteFiles(dir string) (Files, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Files{}, fmt.Errorf("report: %w", err)
@@ -56,37 +58,11 @@ func (r *Report) WriteFiles(dir string) (Files, error) {
 		if err := w.write(&buf); err != nil {
 			return Files{}, err
 		}
-		if err := writeFileAtomic(w.path, buf.Bytes()); err != nil {
+		if err := atomicfile.Write(w.path, buf.Bytes(), atomicfile.Perm); err != nil {
 			return Files{}, fmt.Errorf("report: %w", err)
 		}
 	}
 	return f, nil
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames it over path.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return nil
 }
 
 // WriteJSON writes report.json: the Report, indented by two spaces, with a final newline.
