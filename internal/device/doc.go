@@ -9,10 +9,11 @@
 // device and returns a *MismatchError naming both devices otherwise: nothing is ever copied
 // silently. Transfer is the one explicit copy between devices.
 //
-// The host engine (cpu and test devices) is plain Go. The CUDA engine lives in files built
-// with the cuda tag, on gorgonia.org/cu's driver API with kernels embedded as PTX; without
-// the tag, asking for CUDA returns ErrNotBuiltWithCUDA. The package is a leaf: it imports no
-// other internal package.
+// The host engine (cpu and test devices) is Go over the SIMD kernels of internal/gemm and
+// internal/vec, with the loss of internal/ppoloss; those leaves are the only packages of
+// the module it imports. The CUDA engine lives in files built with the cuda tag, on
+// gorgonia.org/cu's driver API with kernels embedded as PTX; without the tag, asking for
+// CUDA returns ErrNotBuiltWithCUDA.
 //
 // Conventions every engine follows (the Engine checks them before a kernel runs, so a CUDA
 // kernel can rely on them):

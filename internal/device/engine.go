@@ -1,5 +1,7 @@
 package device
 
+import "hybridtrain/internal/ppoloss"
+
 // Engine owns one device: it allocates buffers there, copies between host and device and
 // runs kernels. Every method checks that each operand lives on the engine's device and
 // returns a *MismatchError otherwise; lengths are checked too. Matrices are row-major
@@ -34,8 +36,8 @@ type kernels interface {
 }
 
 // MaskedLogit is the value a masked action's logit is replaced with (as sb3-contrib: not
-// -Inf, so that a row stays finite).
-const MaskedLogit = -1e8
+// -Inf, so that a row stays finite); internal/ppoloss defines it.
+const MaskedLogit = ppoloss.MaskedLogit
 
 // AdamParams are one Adam step's settings, PyTorch's form: m and v are updated with the
 // (scaled) gradient, then param -= lr/(1-beta1^step) * m / (sqrt(v)/sqrt(1-beta2^step) + eps).

@@ -2,11 +2,11 @@ package device
 
 import (
 	"fmt"
-	"math"
 
 	"gonum.org/v1/gonum/blas"
 
 	"hybridtrain/internal/gemm"
+	"hybridtrain/internal/ppoloss"
 	"hybridtrain/internal/vec"
 )
 
@@ -120,127 +120,84 @@ func (h hostKernels) reluBackward(dy, y *Buffer, n int) error {
 	return nil
 }
 
-// rowLogSoftmax fills lp with the masked log-probabilities of one row and p with the
-// probabilities (float64), and returns the masked entropy. It is shared by
-// MaskedLogSoftmax and PPOLoss so that both define the distribution identically; each
-// exponential is taken once.
-func rowLogSoftmax(lp, p []float64, logits, mask []float32) (entropy float64) {
-	mx := math.Inf(-1)
-	for j, z := range logits {
-		v := float64(z)
-		if mask[j] == 0 {
-			v = MaskedLogit
-		}
-		lp[j] = v
-		mx = max(mx, v)
-	}
-	var s float64
-	for j, v := range lp {
-		p[j] = math.Exp(v - mx)
-		s += p[j]
-	}
-	lse := mx + math.Log(s)
-	inv := 1 / s
-	for j := range lp {
-		lp[j] -= lse
-		p[j] *= inv
-		if mask[j] != 0 {
-			entropy -= p[j] * lp[j]
-		}
-	}
-	return entropy
+// rowScratch is the float64 (and bool) scratch of one row of the loss and the masked
+// log-softmax: on the stack for up to smallCols actions, allocated beyond.
+type rowScratch struct {
+	small                       [5][smallCols]float64
+	smallLegal                  [smallCols]bool
+	logits, logp, prob, dLogits []float64
+	legal                       []bool
 }
 
-// scratch returns a float64 row buffer: the stack array when cols fits, else a new slice.
-func scratch(small *[smallCols]float64, cols int) []float64 {
+func (s *rowScratch) init(cols int) {
 	if cols <= smallCols {
-		return small[:cols]
+		s.logits, s.logp, s.prob, s.dLogits = s.small[0][:cols], s.small[1][:cols], s.small[2][:cols], s.small[3][:cols]
+		s.legal = s.smallLegal[:cols]
+		return
 	}
-	return make([]float64, cols)
+	s.logits, s.logp, s.prob, s.dLogits = make([]float64, cols), make([]float64, cols), make([]float64, cols), make([]float64, cols)
+	s.legal = make([]bool, cols)
 }
 
+// load converts one row of float32 logits and a 1/0 mask into the loss's inputs.
+func (s *rowScratch) load(logits, mask []float32) {
+	for j, z := range logits {
+		s.logits[j] = float64(z)
+		s.legal[j] = mask[j] != 0
+	}
+}
+
+// maskedLogSoftmax is internal/ppoloss's MaskedLogSoftmax for every row, so that rollouts on
+// a device and the loss define the distribution identically.
 func (h hostKernels) maskedLogSoftmax(logp, entropy, logits, mask *Buffer, rows, cols int) error {
-	var small, smallP [smallCols]float64
-	lp, p := scratch(&small, cols), scratch(&smallP, cols)
+	var s rowScratch
+	s.init(cols)
 	for r := range rows {
 		lo, hi := r*cols, (r+1)*cols
-		entropy.host[r] = float32(rowLogSoftmax(lp, p, logits.host[lo:hi], mask.host[lo:hi]))
+		s.load(logits.host[lo:hi], mask.host[lo:hi])
+		entropy.host[r] = float32(ppoloss.MaskedLogSoftmax(s.logp, s.prob, s.logits, s.legal))
 		out := logp.host[lo:hi]
-		for j, l := range lp {
+		for j, l := range s.logp {
 			out[j] = float32(l)
 		}
 	}
 	return nil
 }
 
-// ppoLoss is internal/policy/loss.go's ppoSample for every row (the same lines in the same
-// order, float64, rounded once when stored), with the gradients divided by the number of
-// rows: the gradient of the mean loss. loss.go states the formulas and derives the
-// gradients; the policy's TestHostEngineLossMatchesReference holds this copy to it. It is
-// a copy because this package is a leaf: it cannot import the policy.
+// ppoLoss runs internal/ppoloss's Sample (the loss's one definition) for every row, in
+// float64, and stores its terms and its gradients divided by the number of rows (the
+// gradient of the mean loss) as float32.
 func (h hostKernels) ppoLoss(out PPOLossOut, in PPOLossIn, rows, cols int, p PPOParams) error {
-	var small, smallP [smallCols]float64
-	lp, prob := scratch(&small, cols), scratch(&smallP, cols)
-	eps := float64(p.ClipRange)
-	c := float64(p.ClipRangeVF)
-	entCoef, vfCoef := float64(p.EntCoef), float64(p.VfCoef)
+	var s rowScratch
+	s.init(cols)
+	lp := ppoloss.Params{ClipRange: float64(p.ClipRange), ClipRangeVF: float64(p.ClipRangeVF),
+		EntCoef: float64(p.EntCoef), VfCoef: float64(p.VfCoef)}
 	invN := 1 / float64(rows)
 	for i := range rows {
-		lo, hi := i*cols, (i+1)*cols
-		mask := in.Mask.host[lo:hi]
-		H := rowLogSoftmax(lp, prob, in.Logits.host[lo:hi], mask)
-
 		af := in.Actions.host[i]
 		a := int(af)
 		if float32(a) != af || a < 0 || a >= cols {
 			return invalid("PPOLoss", "in.Actions[%d] = %v, want an action id in [0, %d)", i, af, cols)
 		}
-		logRatio := lp[a] - float64(in.OldLogp.host[i])
-		r := math.Exp(logRatio)
-		A := float64(in.Adv.host[i])
-		rc := min(max(r, 1-eps), 1+eps)
-		s1, s2 := A*r, A*rc
-		pg := -min(s1, s2)
-		var dpg float64 // d pg / d logp_a
-		if s1 <= s2 || (r >= 1-eps && r <= 1+eps) {
-			dpg = -A * r
+		lo, hi := i*cols, (i+1)*cols
+		s.load(in.Logits.host[lo:hi], in.Mask.host[lo:hi])
+		r := ppoloss.Row{Logits: s.logits, Legal: s.legal, Action: a, Value: float64(in.Values.host[i]),
+			OldLogp: float64(in.OldLogp.host[i]), Adv: float64(in.Adv.host[i]), Return: float64(in.Returns.host[i])}
+		if lp.ClipRangeVF > 0 {
+			r.OldValue = float64(in.OldValues.host[i])
 		}
-
-		dl := out.DLogits.host[lo:hi]
-		for j, l := range lp {
-			if mask[j] == 0 {
-				dl[j] = 0
-				continue
-			}
-			pj := prob[j]
-			g := -dpg * pj
-			if j == a {
-				g += dpg
-			}
-			g += entCoef * pj * (l + H)
-			dl[j] = float32(g * invN)
+		tm, dv := ppoloss.Sample(&r, lp, s.logp, s.prob, s.dLogits)
+		for j, g := range s.dLogits {
+			out.DLogits.host[lo+j] = float32(g * invN)
 		}
-
-		V, R := float64(in.Values.host[i]), float64(in.Returns.host[i])
-		vPred, dvp := V, 1.0
-		if c > 0 {
-			old := float64(in.OldValues.host[i])
-			d := V - old
-			vPred = old + min(max(d, -c), c)
-			if d < -c || d > c {
-				dvp = 0
-			}
-		}
-		diff := R - vPred
-		out.DValues.host[i] = float32(vfCoef * -2 * diff * dvp * invN)
-
+		out.DValues.host[i] = float32(dv * invN)
 		t := out.Terms.host[i*PPOTerms : (i+1)*PPOTerms]
-		t[TermPolicy] = float32(pg)
-		t[TermValue] = float32(diff * diff)
-		t[TermEntropy] = float32(H)
-		t[TermApproxKL] = float32((r - 1) - logRatio)
+		t[TermPolicy] = float32(tm.Policy)
+		t[TermValue] = float32(tm.Value)
+		t[TermEntropy] = float32(tm.Entropy)
+		t[TermApproxKL] = float32(tm.ApproxKL)
 		t[TermClipped] = 0
-		if math.Abs(r-1) > eps {
+		if tm.Clipped {
 			t[TermClipped] = 1
 		}
 	}

@@ -3,10 +3,10 @@ package device
 // The PPO loss kernel. The engine runs it because a GPU must: the minibatch's loss and its
 // gradient with respect to the logits and values are computed where the network's outputs
 // live, and only the per-sample terms come back. What it computes is defined once, in
-// internal/policy/loss.go (the reference every backend is held to, line by line against
-// CleanRL's ppo.py and SB3's PPO.train); the host engine's ppoLoss (host.go) and the CUDA
-// kernel ht_ppo_loss (kernels/kernels.cu) implement those lines, and the policy's tests
-// compare them with it.
+// internal/ppoloss (line by line against CleanRL's ppo.py and SB3's PPO.train): the host
+// engine's ppoLoss (host.go) runs it for every row, and the CUDA kernel ht_ppo_loss
+// (kernels/kernels.cu) implements the same lines in float32 and is tested against the host
+// engine.
 
 // PPOParams are the loss coefficients of one update.
 type PPOParams struct {
@@ -36,7 +36,7 @@ type PPOLossOut struct {
 	DLogits *Buffer // rows x cols
 	DValues *Buffer // rows
 	// Terms holds per sample, rows x PPOTerms, indexed by the Term* constants: the terms
-	// of internal/policy/loss.go's sampleTerms (the entropy H itself, not its loss).
+	// of internal/ppoloss's Terms (the entropy H itself, not its loss).
 	Terms *Buffer
 }
 

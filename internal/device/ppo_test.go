@@ -1,9 +1,12 @@
 package device
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"hybridtrain/internal/ppoloss"
 )
 
 // ppoCase is one minibatch for PPOLoss in host slices.
@@ -121,7 +124,7 @@ func compare(t *testing.T, what string, got []float32, want []float64, tol float
 // randPPOCase draws a minibatch whose ratios and value deltas keep clear of the clip
 // kinks, with both signs of advantage and ratios inside and outside the clip range, masked
 // actions in most rows and legal actions taken (for the benchmarks; the loss is held to
-// internal/policy/loss.go by the policy's TestHostEngineLossMatchesReference).
+// internal/ppoloss by the policy's TestHostEngineLossMatchesReference).
 func randPPOCase(r *rand.Rand, rows, cols int, eps, vc float64) ppoCase {
 	c := ppoCase{rows: rows, cols: cols}
 	c.logits = make([]float32, rows*cols)
@@ -169,4 +172,55 @@ func randPPOCase(r *rand.Rand, rows, cols int, eps, vc float64) ppoCase {
 		c.oldValues = append(c.oldValues, float32(v-d))
 	}
 	return c
+}
+
+// TestPPOLossMatchesReference holds the engine's PPO loss to internal/ppoloss, the loss's one
+// definition (which the host engine runs; the CUDA kernel is tested against the host engine
+// in cuda_test.go): per-sample terms at their layout offsets, and the gradients of the mean
+// loss (ppoloss's per-sample gradients over the number of rows), within float32 rounding,
+// with value clipping off and on, on minibatches that exercise every clip branch.
+func TestPPOLossMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(60, 61))
+	const rows, nA = 12, 6
+	for _, vc := range []float64{0, 0.3} {
+		p := ppoloss.Params{ClipRange: 0.2, ClipRangeVF: vc, EntCoef: 0.05, VfCoef: 0.5}
+		in := ppoloss.RandomRows(rng, rows, nA, p)
+		c := ppoCase{rows: rows, cols: nA}
+		for _, r := range in {
+			for j, z := range r.Logits {
+				c.logits = append(c.logits, float32(z))
+				c.mask = append(c.mask, map[bool]float32{false: 0, true: 1}[r.Legal[j]])
+			}
+			c.values = append(c.values, float32(r.Value))
+			c.actions = append(c.actions, float32(r.Action))
+			c.oldLogp = append(c.oldLogp, float32(r.OldLogp))
+			c.oldValues = append(c.oldValues, float32(r.OldValue))
+			c.adv = append(c.adv, float32(r.Adv))
+			c.returns = append(c.returns, float32(r.Return))
+		}
+		dl, dv, terms := c.run(t, PPOParams{ClipRange: float32(p.ClipRange), ClipRangeVF: float32(p.ClipRangeVF),
+			EntCoef: float32(p.EntCoef), VfCoef: float32(p.VfCoef)})
+
+		logp, prob, dz := make([]float64, nA), make([]float64, nA), make([]float64, nA)
+		near := func(what string, got float32, want float64) {
+			if math.Abs(float64(got)-want) > 1e-6+1e-5*math.Abs(want) {
+				t.Errorf("clip_range_vf %v: %s: engine %v, reference %v", vc, what, got, want)
+			}
+		}
+		for i := range in {
+			w, wdv := ppoloss.Sample(&in[i], p, logp, prob, dz)
+			row := terms[i*PPOTerms : (i+1)*PPOTerms]
+			near(fmt.Sprintf("row %d policy term", i), row[TermPolicy], w.Policy)
+			near(fmt.Sprintf("row %d value term", i), row[TermValue], w.Value)
+			near(fmt.Sprintf("row %d entropy", i), row[TermEntropy], w.Entropy)
+			near(fmt.Sprintf("row %d approx_kl term", i), row[TermApproxKL], w.ApproxKL)
+			if (row[TermClipped] == 1) != w.Clipped {
+				t.Errorf("clip_range_vf %v: row %d: clipped flag %v, reference %v", vc, i, row[TermClipped], w.Clipped)
+			}
+			near(fmt.Sprintf("row %d dL/dV", i), dv[i], wdv/rows)
+			for j := range nA {
+				near(fmt.Sprintf("row %d dL/dz[%d]", i, j), dl[i*nA+j], dz[j]/rows)
+			}
+		}
+	}
 }

@@ -1,6 +1,9 @@
 package policy
 
-import "hybridtrain/internal/device"
+import (
+	"hybridtrain/internal/device"
+	"hybridtrain/internal/ppoloss"
+)
 
 // backend runs the layer list (net.go) on one device. The policy picks it from the
 // parameters' device: the gorgonia graph on the CPU, the device kernels anywhere else. The
@@ -44,14 +47,9 @@ func grow(s []float32, n int) []float32 {
 	return s[:n]
 }
 
-// lossParams are the loss coefficients of one update.
-type lossParams struct {
-	ClipRange, ClipRangeVF, EntCoef, VfCoef float64
-}
-
-// lossTerms are a minibatch's loss terms (means over the rows): Loss = PolicyLoss +
-// EntCoef*EntropyLoss + VfCoef*ValueLoss, EntropyLoss = -mean(H).
-type lossTerms struct {
-	Loss, PolicyLoss, ValueLoss, EntropyLoss float64
-	ApproxKL, ClipFraction                   float64
-}
+// lossParams are the loss coefficients of one update, and lossTerms a minibatch's loss terms
+// (means over the rows), as internal/ppoloss, the loss's one definition, has them.
+type (
+	lossParams = ppoloss.Params
+	lossTerms  = ppoloss.Means
+)

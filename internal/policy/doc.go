@@ -3,7 +3,8 @@
 // value head, the masked categorical distribution, the PPO loss and its gradients, the
 // global gradient-norm clip, Adam, and the checkpoint container.
 //
-// The math is written down once as a list of layers (net.go) and the PPO loss (loss.go),
+// The math is written down once as a list of layers (net.go) and the PPO loss
+// (internal/ppoloss),
 // and run by a backend chosen from the parameters' device: on the CPU a gorgonia graph
 // (graph*.go) made of this package's own ops (a layer of both branches, its gradients, the
 // loss), differentiated by gorgonia and run on a TapeMachine, with its matrix products

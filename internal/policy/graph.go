@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"hybridtrain/internal/device"
+	"hybridtrain/internal/ppoloss"
 )
 
 // graphBackend runs the layer list on the CPU as a gorgonia graph of the ops in
@@ -181,7 +182,7 @@ func setX[T num](x *dense[T], obs []float32) {
 }
 
 // forward is the rollout pass: the chain for rows, run directly, then the masked
-// log-softmax of each row (loss.go's, so rollouts and the loss define the distribution
+// log-softmax of each row (the loss's own, so rollouts and the loss define the distribution
 // identically).
 func (gb *graphBackend[T]) forward(obs []float32, masks []bool, rows int) (*fwdOut, error) {
 	c, ok := gb.act[rows]
@@ -206,7 +207,7 @@ func (gb *graphBackend[T]) forward(obs []float32, masks []bool, rows int) (*fwdO
 			gb.logits[j] = float64(h[j])
 			gb.fwd.Logits[r*nA+j] = float32(h[j])
 		}
-		maskedLogSoftmax(gb.logp, gb.prob64, gb.logits, legal)
+		ppoloss.MaskedLogSoftmax(gb.logp, gb.prob64, gb.logits, legal)
 		for j, v := range gb.logp {
 			gb.fwd.Logp[r*nA+j] = float32(v)
 		}

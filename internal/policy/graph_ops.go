@@ -10,6 +10,8 @@ import (
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"hybridtrain/internal/ppoloss"
 )
 
 // The gorgonia ops of the CPU backend. gorgonia builds the graph from them, differentiates
@@ -249,7 +251,7 @@ type lossCtx struct {
 	p   lossParams
 }
 
-// lossOp: heads [logits | value] -> the minibatch's total loss (loss.go). It also keeps
+// lossOp: heads [logits | value] -> the minibatch's total loss (internal/ppoloss). It also keeps
 // the loss terms and the gradient with respect to the heads (already divided by the
 // number of rows), which lossGradOp hands back to gorgonia.
 type lossOp[T num] struct {
@@ -275,27 +277,27 @@ func (o *lossOp[T]) Do(vals ...G.Value) (G.Value, error) {
 	}
 	nA, rows := o.nA, o.heads.rows
 	inv := 1 / float64(rows)
-	var sums termSums
+	var sums ppoloss.Sums
 	for i := range rows {
 		h := o.heads.data[i*(nA+1) : (i+1)*(nA+1)]
 		for j := range nA {
 			o.logits[j] = float64(h[j])
 		}
-		r := lossRow{Logits: o.logits, Legal: c.mb.Masks[i*nA : (i+1)*nA], Action: int(c.mb.Actions[i]),
+		r := ppoloss.Row{Logits: o.logits, Legal: c.mb.Masks[i*nA : (i+1)*nA], Action: int(c.mb.Actions[i]),
 			Value: float64(h[nA]), OldLogp: float64(c.mb.OldLogp[i]), Adv: float64(c.adv[i]),
 			Return: float64(c.mb.Returns[i])}
 		if c.p.ClipRangeVF > 0 {
 			r.OldValue = float64(c.mb.OldValues[i])
 		}
-		t, dv := ppoSample(&r, c.p, o.logp, o.prob, o.dLogits)
-		sums.add(t)
+		t, dv := ppoloss.Sample(&r, c.p, o.logp, o.prob, o.dLogits)
+		sums.Add(t)
 		d := o.dHeads.data[i*(nA+1) : (i+1)*(nA+1)]
 		for j, g := range o.dLogits {
 			d[j] = T(g * inv)
 		}
 		d[nA] = T(dv * inv)
 	}
-	o.terms = sums.terms(c.p)
+	o.terms = sums.Means(c.p)
 	o.set(o.terms.Loss)
 	return o.val, nil
 }

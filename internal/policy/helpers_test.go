@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"hybridtrain/internal/device"
+	"hybridtrain/internal/ppoloss"
 )
 
 // tinyConfig is a small Phase 3 network (7 inputs, 5 base features, 4 actions) for tests
@@ -208,30 +209,30 @@ func (r *refNet) forward(obs []float32, rows int) (logits [][]float64, values []
 	return logits, values
 }
 
-// refLogp is the masked log-softmax of one row in float64 and its entropy: loss.go's
-// maskedLogSoftmax, the one definition.
+// refLogp is the masked log-softmax of one row in float64 and its entropy, as
+// internal/ppoloss (the one definition) computes them.
 func refLogp(logits []float64, mask []bool) (logp []float64, entropy float64) {
 	logp = make([]float64, len(logits))
-	entropy = maskedLogSoftmax(logp, make([]float64, len(logits)), logits, mask)
+	entropy = ppoloss.MaskedLogSoftmax(logp, make([]float64, len(logits)), logits, mask)
 	return logp, entropy
 }
 
-// refLoss is the minibatch loss of loss.go (the one reference) over refNet's independent
-// float64 forward pass, with already normalised advantages: the backends, which compute the
-// network in float32 their own way, are held to it.
+// refLoss is the minibatch loss of internal/ppoloss (the one reference) over refNet's
+// independent float64 forward pass, with already normalised advantages: the backends, which
+// compute the network in float32 their own way, are held to it.
 func refLoss(r *refNet, mb *Minibatch, adv []float32, lp lossParams) lossTerms {
 	logits, values := r.forward(mb.Obs, mb.Rows)
 	nA := r.cfg.NumActions
 	logp, prob, dz := make([]float64, nA), make([]float64, nA), make([]float64, nA)
-	var sums termSums
+	var sums ppoloss.Sums
 	for i := 0; i < mb.Rows; i++ {
-		row := lossRow{Logits: logits[i], Legal: mb.Masks[i*nA : (i+1)*nA], Action: int(mb.Actions[i]),
+		row := ppoloss.Row{Logits: logits[i], Legal: mb.Masks[i*nA : (i+1)*nA], Action: int(mb.Actions[i]),
 			Value: values[i], OldValue: float64(mb.OldValues[i]), OldLogp: float64(mb.OldLogp[i]),
 			Adv: float64(adv[i]), Return: float64(mb.Returns[i])}
-		t, _ := ppoSample(&row, lp, logp, prob, dz)
-		sums.add(t)
+		t, _ := ppoloss.Sample(&row, lp, logp, prob, dz)
+		sums.Add(t)
 	}
-	return sums.terms(lp)
+	return sums.Means(lp)
 }
 
 func allTrue(n int) []bool {

@@ -5,6 +5,7 @@ import (
 
 	"hybridtrain/internal/adapter"
 	"hybridtrain/internal/device"
+	"hybridtrain/internal/ppoloss"
 )
 
 // kernelBackend runs the layer list with internal/device's kernels on one engine: the
@@ -278,23 +279,15 @@ func (kb *kernelBackend) evaluate(mb *Minibatch, adv []float32, lp lossParams, _
 	if err := kb.eng.Download(b.termsHost, b.terms); err != nil {
 		return lossTerms{}, fmt.Errorf("policy: download loss terms: %w", err)
 	}
-	var sum [device.PPOTerms]float64
+	var sums ppoloss.Sums
 	for i := 0; i < rows; i++ {
-		for k := range sum {
-			sum[k] += float64(b.termsHost[i*device.PPOTerms+k])
-		}
+		t := b.termsHost[i*device.PPOTerms : (i+1)*device.PPOTerms]
+		sums.Add(ppoloss.Terms{Policy: float64(t[device.TermPolicy]), Value: float64(t[device.TermValue]),
+			Entropy: float64(t[device.TermEntropy]), ApproxKL: float64(t[device.TermApproxKL]),
+			Clipped: t[device.TermClipped] != 0})
 	}
-	n := float64(rows)
-	t := lossTerms{
-		PolicyLoss:   sum[device.TermPolicy] / n,
-		ValueLoss:    sum[device.TermValue] / n,
-		EntropyLoss:  -sum[device.TermEntropy] / n,
-		ApproxKL:     sum[device.TermApproxKL] / n,
-		ClipFraction: sum[device.TermClipped] / n,
-	}
-	t.Loss = t.PolicyLoss + lp.EntCoef*t.EntropyLoss + lp.VfCoef*t.ValueLoss
 	kb.last = b
-	return t, nil
+	return sums.Means(lp), nil
 }
 
 // backward back-propagates the last evaluate's dLogits and dValues through the list.

@@ -50,7 +50,7 @@
 
 // The per-sample loss terms ht_ppo_loss writes, one row of HT_PPO_TERMS per sample: the
 // layout of device.PPOTerms and the device.Term* constants (engine.go), checked against them
-// by TestKernelTermLayout. The terms are those of internal/policy/loss.go's sampleTerms.
+// by TestKernelTermLayout. The terms are those of internal/ppoloss's Terms.
 #define HT_PPO_TERMS 5
 #define HT_TERM_POLICY 0    // -min(A r, A clip(r, 1-eps, 1+eps))
 #define HT_TERM_VALUE 1     // (R - V')^2
@@ -331,7 +331,7 @@ KERNEL ht_masked_log_softmax(float *__restrict__ logp, float *__restrict__ entro
 }
 
 // PPOLoss, per sample r of N = rows (see PPOLossIn/PPOLossOut in ppo.go): the lines of
-// internal/policy/loss.go, the reference every backend is held to, in float32:
+// internal/ppoloss, the reference every backend is held to, in float32:
 //   logr = logp[a] - old_logp, ratio = exp(logr), A = adv;
 //   policy = -min(A ratio, A clip(ratio, 1-eps, 1+eps));
 //   vpred = values, or old + clip(values - old, -cvf, cvf) when cvf > 0;
