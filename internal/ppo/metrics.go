@@ -9,10 +9,10 @@ import (
 	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"hybridtrain/internal/adapter"
+	"hybridtrain/internal/atomicfile"
 )
 
 // MetricsKeys lists, in the order they are written, every key a metrics.jsonl line may
@@ -206,25 +206,8 @@ func truncateMetrics(path string, ts int64) error {
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("ppo: resume: %s: %w", path, err)
 	}
-	return writeFileAtomic(path, keep.Bytes())
-}
-
-// writeFileAtomic writes data to a temporary sibling, fsyncs it and renames it over path.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+	if err := atomicfile.Write(path, keep.Bytes(), atomicfile.Perm); err != nil {
 		return fmt.Errorf("ppo: %w", err)
-	}
-	_, werr := tmp.Write(data)
-	serr := tmp.Sync()
-	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("ppo: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("ppo: write %s: %w", path, err)
 	}
 	return nil
 }

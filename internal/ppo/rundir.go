@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 )
@@ -75,25 +76,54 @@ func CheckOutDir(dir string) error {
 	return nil
 }
 
-// runDirOf returns the run directory of a checkpoint directory: the parent of best/,
-// final/ and interrupted/, the grandparent of checkpoints/ts-*/.
-func runDirOf(ckpt string) string {
+// RunDirOf returns the run directory of a checkpoint directory, from the path alone: the
+// parent of best/, final/ and interrupted/, the grandparent of checkpoints/ts-*/.
+func RunDirOf(ckpt string) string {
 	parent := filepath.Dir(filepath.Clean(ckpt))
-	if filepath.Base(parent) == checkpointsDir {
+	if filepath.Base(parent) == CheckpointsDir {
 		return filepath.Dir(parent)
 	}
 	return parent
 }
 
-// Names inside a run directory.
+// Names inside a run directory (docs/training.md). Training writes config.yaml and
+// metrics.jsonl once and then appends, replaces its checkpoints, and deletes the oldest
+// periodic ones; it never touches ReportsDir, where eval writes its reports by default.
 const (
-	configFile     = "config.yaml"
-	metricsFile    = "metrics.jsonl"
-	checkpointsDir = "checkpoints"
-	bestDir        = "best"
-	finalDir       = "final"
-	interruptedDir = "interrupted"
+	ConfigFile     = "config.yaml"   // the resolved configuration
+	MetricsFile    = "metrics.jsonl" // one line per rollout and per evaluation
+	CheckpointsDir = "checkpoints"   // periodic checkpoints, named by periodicName
+	BestDir        = "best"          // replaced at each better evaluation
+	FinalDir       = "final"
+	InterruptedDir = "interrupted"
+	ReportsDir     = "reports"
 )
 
-// periodicName is the directory name of the periodic checkpoint at ts timesteps.
-func periodicName(ts int64) string { return fmt.Sprintf("ts-%09d", ts) }
+// periodicPrefix starts the name of every periodic checkpoint.
+const periodicPrefix = "ts-"
+
+// periodicName is the directory name of the periodic checkpoint at ts timesteps: the
+// prefix and 9 zero-padded digits, so that lexical order is numeric order.
+func periodicName(ts int64) string { return fmt.Sprintf(periodicPrefix+"%09d", ts) }
+
+// pruneCheckpoints keeps the keep newest periodic checkpoints of dir (a run's
+// checkpoints/) and deletes the others.
+func pruneCheckpoints(dir string, keep int) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("ppo: checkpoints: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && strings.HasPrefix(e.Name(), periodicPrefix) && len(e.Name()) == len(periodicName(0)) {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names) // zero-padded: lexical order is numeric order
+	for _, n := range names[:max(0, len(names)-keep)] {
+		if err := os.RemoveAll(filepath.Join(dir, n)); err != nil {
+			return fmt.Errorf("ppo: checkpoints: %w", err)
+		}
+	}
+	return nil
+}

@@ -70,8 +70,8 @@ func TestRunDirOf(t *testing.T) {
 		{"/r/run1/interrupted/", "/r/run1"},
 		{"/r/run1/checkpoints/ts-000010240", "/r/run1"},
 	} {
-		if got := runDirOf(tc.ckpt); got != tc.want {
-			t.Errorf("runDirOf(%s) = %s, want %s", tc.ckpt, got, tc.want)
+		if got := RunDirOf(tc.ckpt); got != tc.want {
+			t.Errorf("RunDirOf(%s) = %s, want %s", tc.ckpt, got, tc.want)
 		}
 	}
 }

@@ -215,7 +215,7 @@ func setBias(t testing.TB, pol *policy.Policy, name string, k int, v float32) {
 // metricsWithoutWallClock reads a metrics.jsonl and removes the wall-clock keys.
 func metricsWithoutWallClock(t testing.TB, runDir string) []string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(runDir, metricsFile))
+	data, err := os.ReadFile(filepath.Join(runDir, MetricsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +286,7 @@ func modelBytes(t testing.TB, dir string) (model, opt []byte) {
 type cancelAt struct {
 	ts     int64
 	cancel context.CancelFunc
-	nopRecorder
+	recorder
 }
 
 func (c *cancelAt) Rollout(m RolloutMetrics) {
@@ -319,7 +319,7 @@ func TestResumeEqualsStraight(t *testing.T) {
 	r.RunDir, r.ResumeDir = "", res.Interrupted
 	resumed := train(t, r)
 	compareRuns(t, "interrupted + resumed", straight, resumed)
-	if resumed.Best != filepath.Join(resumed.RunDir, bestDir) {
+	if resumed.Best != filepath.Join(resumed.RunDir, BestDir) {
 		t.Errorf("resumed run: Best = %q, want its run directory's best/", resumed.Best)
 	}
 
@@ -333,6 +333,9 @@ func TestResumeEqualsStraight(t *testing.T) {
 	res, err = Train(ctx, s, nil)
 	if !errors.Is(err, ErrInterrupted) || res.Timesteps != 256 {
 		t.Fatalf("interrupted mid-rollout: err = %v at %d timesteps, want ErrInterrupted at 256", err, res.Timesteps)
+	}
+	if res.Rollouts != 2 || res.InvalidActions != 0 {
+		t.Errorf("interrupted mid-rollout: %d rollouts, %d masked actions; want the saved state's 2 and 0", res.Rollouts, res.InvalidActions)
 	}
 	r = toySetup(t, spec, c)
 	r.RunDir, r.ResumeDir = "", res.Interrupted
@@ -404,13 +407,13 @@ func TestNaNRewardStopsWithTypedError(t *testing.T) {
 	if nf.Update != 2 {
 		t.Errorf("error names update %d, want 2 (%v)", nf.Update, err)
 	}
-	if res == nil || res.Finite || res.LastSaved != filepath.Join(s.RunDir, checkpointsDir, "ts-000000128") {
+	if res == nil || res.Finite || res.LastSaved != filepath.Join(s.RunDir, CheckpointsDir, "ts-000000128") {
 		t.Fatalf("result %+v: want not finite, last saved checkpoints/ts-000000128", res)
 	}
 	if _, err := LoadModel(res.LastSaved); err != nil {
 		t.Errorf("the last good checkpoint does not load: %v", err)
 	}
-	entries, _ := os.ReadDir(filepath.Join(s.RunDir, checkpointsDir))
+	entries, _ := os.ReadDir(filepath.Join(s.RunDir, CheckpointsDir))
 	if len(entries) != 1 {
 		t.Errorf("%d periodic checkpoints, want only ts-000000128", len(entries))
 	}
@@ -433,7 +436,7 @@ func tensorsByName(t testing.TB, dir string) map[string]policy.NamedTensor {
 // lastRollout returns the last rollout line of a run's metrics.
 func rolloutLines(t testing.TB, runDir string) []map[string]any {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(runDir, metricsFile))
+	data, err := os.ReadFile(filepath.Join(runDir, MetricsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -612,7 +615,7 @@ func TestRunDirectoryLayout(t *testing.T) {
 			t.Errorf("evaluation %d: %d episodes, %d masked actions; want 2, 0", i+1, e.Episodes, e.MaskedActions)
 		}
 	}
-	entries, _ := os.ReadDir(filepath.Join(s.RunDir, checkpointsDir))
+	entries, _ := os.ReadDir(filepath.Join(s.RunDir, CheckpointsDir))
 	var names []string
 	for _, e := range entries {
 		names = append(names, e.Name())
@@ -620,12 +623,12 @@ func TestRunDirectoryLayout(t *testing.T) {
 	if !slices.Equal(names, []string{"ts-000001024", "ts-000001280"}) {
 		t.Errorf("periodic checkpoints %v, want the last two: ts-000001024 ts-000001280", names)
 	}
-	for _, d := range []string{bestDir, finalDir} {
+	for _, d := range []string{BestDir, FinalDir} {
 		if _, err := LoadModel(filepath.Join(s.RunDir, d)); err != nil {
 			t.Errorf("%s: %v", d, err)
 		}
 	}
-	if cfg, _ := os.ReadFile(filepath.Join(s.RunDir, configFile)); string(cfg) != "toy: true\n" {
+	if cfg, _ := os.ReadFile(filepath.Join(s.RunDir, ConfigFile)); string(cfg) != "toy: true\n" {
 		t.Errorf("config.yaml = %q, want the Setup's YAML", cfg)
 	}
 	m, err := LoadModel(res.Final)

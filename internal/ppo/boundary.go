@@ -1,0 +1,171 @@
+package ppo
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+
+	"hybridtrain/internal/policy"
+)
+
+// boundary does the work of a rollout boundary: metrics, evaluation, checkpoints.
+func (t *trainer) boundary() error {
+	m := &t.pendingMetrics
+	if len(t.window) > 0 {
+		var r, l float64
+		for _, e := range t.window {
+			r += e.Reward
+			l += float64(e.Length)
+		}
+		m.Episodes = len(t.window)
+		m.EpRewMean, m.EpLenMean = r/float64(len(t.window)), l/float64(len(t.window))
+	}
+	elapsed := t.now().Sub(t.startTime).Seconds()
+	m.Elapsed = elapsed
+	if elapsed > 0 {
+		m.FPS = int64(float64(t.timesteps-t.startTS) / elapsed)
+	}
+	if m.Adapter != nil {
+		t.adapterReports++
+	}
+	l := rolloutLine(m)
+	if l.nonFinit != "" {
+		t.res.Finite = false
+		return t.nonFinite("metric "+l.nonFinit, policy.ErrNonFinite)
+	}
+	if err := t.metrics.write(l); err != nil {
+		return err
+	}
+	if t.rec != nil {
+		t.rec.Rollout(*m)
+	}
+
+	newBest := false
+	if t.timesteps >= t.nextEval {
+		em, err := t.evaluate()
+		if err != nil {
+			return err
+		}
+		if t.best == nil || em.MeanReward > *t.best {
+			best := em.MeanReward
+			t.best, em.Best, newBest = &best, true, true
+		}
+		t.evals++
+		t.nextEval = (t.timesteps/t.cfg.EvalFreq + 1) * t.cfg.EvalFreq
+		el := evalLine(&em)
+		if el.nonFinit != "" {
+			t.res.Finite = false
+			return t.nonFinite("metric "+el.nonFinit, policy.ErrNonFinite)
+		}
+		if err := t.metrics.write(el); err != nil {
+			return err
+		}
+		t.res.LastEval = &em
+		if t.rec != nil {
+			t.rec.Eval(em)
+		}
+	}
+	periodic := t.timesteps >= t.nextSave
+	if periodic {
+		t.nextSave = (t.timesteps/t.cfg.SaveFreq + 1) * t.cfg.SaveFreq
+	}
+	finished := t.timesteps >= t.cfg.TotalTimesteps
+	t.syncResult()
+	if err := t.takeSnapshot(); err != nil {
+		return err
+	}
+	if newBest || periodic || finished {
+		if err := t.metrics.sync(); err != nil {
+			return err
+		}
+	}
+	if newBest {
+		if err := t.writeCheckpoint(BestDir); err != nil {
+			return err
+		}
+		t.res.Best = filepath.Join(t.runDir, BestDir)
+	}
+	if periodic {
+		name := filepath.Join(CheckpointsDir, periodicName(t.timesteps))
+		if err := t.writeCheckpoint(name); err != nil {
+			return err
+		}
+		if err := pruneCheckpoints(filepath.Join(t.runDir, CheckpointsDir), t.cfg.KeepCheckpoints); err != nil {
+			return err
+		}
+	}
+	if finished {
+		if err := t.writeCheckpoint(FinalDir); err != nil {
+			return err
+		}
+		t.res.Final = filepath.Join(t.runDir, FinalDir)
+	}
+	return nil
+}
+
+// evaluate runs the training-time evaluation with the current policy and a frozen copy of
+// the observation statistics.
+func (t *trainer) evaluate() (EvalMetrics, error) {
+	e, err := t.envs.Eval()
+	if err != nil {
+		return EvalMetrics{}, err
+	}
+	defer closeEnv(e)
+	m := &Model{Policy: t.pol, obsRMS: t.obsRMS.Clone(), normObs: t.cfg.NormObs, clipObs: t.cfg.ClipObs}
+	// Evaluation is short and consumes no training generator: it runs to completion even
+	// when ctx ends meanwhile, so that a boundary is always whole.
+	em, err := m.evaluate(context.Background(), e, t.cfg.NEvalEpisodes)
+	if err != nil {
+		return em, err
+	}
+	em.Timesteps = t.timesteps
+	return em, nil
+}
+
+// syncResult copies the counters into the Result.
+func (t *trainer) syncResult() {
+	t.res.Timesteps = t.timesteps
+	t.res.Rollouts = t.iterations
+	t.res.AdapterReports = t.adapterReports
+	t.res.Evals = t.evals
+	t.res.InvalidActions = t.invalid
+	if c, ok := t.venv.(InvalidActionCounter); ok {
+		// The env's own counter is authoritative; on resume it continues from the state.
+		t.res.InvalidActions = max(t.invalid, c.InvalidActions())
+	}
+}
+
+// interrupt saves interrupted/ from the last boundary and returns ErrInterrupted.
+func (t *trainer) interrupt() error {
+	// Undo the partial rollout's counters: the Result describes the saved state. The env's
+	// own masked-action counter ran on through the partial rollout, so the snapshot's count
+	// replaces it too.
+	t.timesteps, t.iterations, t.invalid = t.snap.timesteps, t.snap.iterations, t.snap.invalid
+	t.syncResult()
+	t.res.InvalidActions = t.snap.invalid
+	if err := t.metrics.sync(); err != nil {
+		return err
+	}
+	if err := t.writeCheckpoint(InterruptedDir); err != nil {
+		return err
+	}
+	t.res.Interrupted = filepath.Join(t.runDir, InterruptedDir)
+	return ErrInterrupted
+}
+
+// checkParams verifies every parameter is finite.
+func (t *trainer) checkParams() error {
+	model, _, err := t.pol.ExportTensors()
+	if err != nil {
+		return fmt.Errorf("ppo: parameters: %w", err)
+	}
+	for _, p := range model {
+		for _, x := range p.F32 {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return t.nonFinite("parameter "+p.Name, policy.ErrNonFinite)
+			}
+		}
+	}
+	return nil
+}
