@@ -113,7 +113,7 @@ func checkResume(s *settings, configFile string) error {
 	}
 	if configFile == "" && s.Market == "" {
 		return fmt.Errorf("train: resume %s (from %s): %w: its run directory %s has no config.yaml; resume a checkpoint of a run (its best/, final/, interrupted/ or checkpoints/ts-*/), or give --config and --market",
-			s.Resume, s.source("resume"), policy.ErrCheckpoint, runDirOf(s.Resume))
+			s.Resume, s.source("resume"), policy.ErrCheckpoint, ppo.RunDirOf(s.Resume))
 	}
 	return nil
 }
@@ -280,21 +280,11 @@ func resumeConfigFile(flags *pflag.FlagSet) string {
 	if dir == "" {
 		return ""
 	}
-	p := filepath.Join(runDirOf(dir), "config.yaml")
+	p := filepath.Join(ppo.RunDirOf(dir), ppo.ConfigFile)
 	if !fileExists(p) {
 		return ""
 	}
 	return p
-}
-
-// runDirOf returns the run directory of a checkpoint directory: the parent of best/, final/
-// and interrupted/, the grandparent of checkpoints/ts-*/.
-func runDirOf(ckpt string) string {
-	parent := filepath.Dir(filepath.Clean(ckpt))
-	if filepath.Base(parent) == "checkpoints" {
-		return filepath.Dir(parent)
-	}
-	return parent
 }
 
 // askMarket lists the markets with data files plus "synthetic" and asks; synthetic then
