@@ -365,7 +365,7 @@ func TestTestCommandFailsOnACheck(t *testing.T) {
 }
 
 // TestTestCommandDefaultChecksOnAFailedRun: with the real checks, a trainer that fails
-// makes every check FAIL with the cause.
+// makes every check FAIL with the cause; finite names the stop as its own failure.
 func TestTestCommandDefaultChecksOnAFailedRun(t *testing.T) {
 	inTempDir(t)
 	a := newTestApp(t)
@@ -378,8 +378,12 @@ func TestTestCommandDefaultChecksOnAFailedRun(t *testing.T) {
 		t.Fatalf("got exit %d, stdout %q", code, a.out.String())
 	}
 	for i, name := range []string{"finished", "finite", "masks", "adapter", "roundtrip", "eval"} {
-		if !strings.HasPrefix(lines[i], "FAIL "+name+": training failed: ppo: update 3") {
-			t.Errorf("line %d: %q", i+1, lines[i])
+		want := "FAIL " + name + ": training failed: ppo: update 3"
+		if name == "finite" {
+			want = "FAIL finite: training stopped on a non-finite value: ppo: update 3"
+		}
+		if !strings.HasPrefix(lines[i], want) {
+			t.Errorf("line %d: %q, want prefix %q", i+1, lines[i], want)
 		}
 	}
 }
