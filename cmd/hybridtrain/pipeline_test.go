@@ -34,31 +34,70 @@ func realApp(t *testing.T) *testApp {
 	return a
 }
 
+// smokeFixture is one `test --out` run with tiny.yaml, made before TestPipeline's subtests:
+// each subtest starts from it and writes only under its own directory, so that any subtest
+// runs alone (go test -run TestPipeline/eval) and in any order.
+type smokeFixture struct {
+	code           int
+	stdout, stderr string
+	run            string // the run directory (absolute)
+	final          string // its final/ checkpoint
+}
+
+// trainSmoke runs `test` once, in t's own temporary directory.
+func trainSmoke(t *testing.T) *smokeFixture {
+	t.Helper()
+	dir := inTempDir(t)
+	writeFile(t, "tiny.yaml", tinyConfig)
+	a := realApp(t)
+	run := filepath.Join(dir, "smoke")
+	code := a.run("test", "--config", "tiny.yaml", "--out", run, "--quiet")
+	return &smokeFixture{code: code, stdout: a.out.String(), stderr: a.err.String(), run: run, final: filepath.Join(run, "final")}
+}
+
+// need stops a subtest that starts from the fixture when the fixture's run failed, with
+// that failure rather than a missing file.
+func (f *smokeFixture) need(t *testing.T) {
+	t.Helper()
+	if f.code != exitOK {
+		t.Fatalf("the fixture's `test` run failed (exit %d): %s", f.code, f.stderr)
+	}
+}
+
+// copyRun copies the fixture's run directory to dst, for a subtest that writes into it.
+func (f *smokeFixture) copyRun(t *testing.T, dst string) {
+	t.Helper()
+	if err := os.CopyFS(dst, os.DirFS(f.run)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestPipeline runs the real trainer through the command line: the smoke test, inspect and
 // eval of its checkpoint, a corrupt checkpoint, Phase 2 -> Phase 3 transfer and resume.
+// Every subtest works in its own directory.
 func TestPipeline(t *testing.T) {
-	inTempDir(t)
-	writeFile(t, "tiny.yaml", tinyConfig)
+	smoke := trainSmoke(t)
 
 	t.Run("test passes every check", func(t *testing.T) {
-		a := realApp(t)
-		if code := a.run("test", "--config", "tiny.yaml", "--out", "smoke", "--quiet"); code != exitOK {
-			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, a.out.String(), a.err.String())
+		if smoke.code != exitOK {
+			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", smoke.code, smoke.stdout, smoke.stderr)
 		}
-		lines := strings.Split(strings.TrimSpace(a.out.String()), "\n")
+		lines := strings.Split(strings.TrimSpace(smoke.stdout), "\n")
 		for i, name := range []string{"finished", "finite", "masks", "adapter", "roundtrip", "eval"} {
 			if i >= len(lines) || !strings.HasPrefix(lines[i], "PASS "+name+": ") {
-				t.Errorf("check %d: want PASS %s, stdout:\n%s", i+1, name, a.out.String())
+				t.Errorf("check %d: want PASS %s, stdout:\n%s", i+1, name, smoke.stdout)
 			}
 		}
-		if !strings.Contains(a.out.String(), "reproduces the last evaluation") {
-			t.Errorf("roundtrip did not compare with the last evaluation:\n%s", a.out.String())
+		if !strings.Contains(smoke.stdout, "reproduces the last evaluation") {
+			t.Errorf("roundtrip did not compare with the last evaluation:\n%s", smoke.stdout)
 		}
 	})
 
 	t.Run("inspect", func(t *testing.T) {
+		inTempDir(t)
+		smoke.need(t)
 		a := realApp(t)
-		if code := a.run("inspect", filepath.Join("smoke", "final"), "--json"); code != exitOK {
+		if code := a.run("inspect", smoke.final, "--json"); code != exitOK {
 			t.Fatalf("exit %d: %s", code, a.err.String())
 		}
 		var rep inspectReport
@@ -83,12 +122,15 @@ func TestPipeline(t *testing.T) {
 			t.Errorf("normaliser blocks: %+v", rep.Normalizer)
 		}
 		a = realApp(t)
-		if code := a.run("inspect", filepath.Join("smoke", "final")); code != exitOK || !strings.Contains(a.out.String(), "llm_features_learned") {
+		if code := a.run("inspect", smoke.final); code != exitOK || !strings.Contains(a.out.String(), "llm_features_learned") {
 			t.Errorf("inspect table: exit %d\n%s", code, a.out.String())
 		}
 	})
 
 	t.Run("eval", func(t *testing.T) {
+		inTempDir(t)
+		smoke.need(t)
+		smoke.copyRun(t, "smoke") // eval writes its report into the run
 		a := realApp(t)
 		if code := a.run("eval", "--model", filepath.Join("smoke", "final"), "--episodes", "2", "--json"); code != exitOK {
 			t.Fatalf("exit %d: %s", code, a.err.String())
@@ -109,7 +151,9 @@ func TestPipeline(t *testing.T) {
 	})
 
 	t.Run("corrupt checkpoint", func(t *testing.T) {
-		if err := os.CopyFS("bad", os.DirFS(filepath.Join("smoke", "final"))); err != nil {
+		inTempDir(t)
+		smoke.need(t)
+		if err := os.CopyFS("bad", os.DirFS(smoke.final)); err != nil {
 			t.Fatal(err)
 		}
 		p := filepath.Join("bad", "model.safetensors")
@@ -128,6 +172,8 @@ func TestPipeline(t *testing.T) {
 	})
 
 	t.Run("phase 2 then transfer then resume", func(t *testing.T) {
+		inTempDir(t)
+		writeFile(t, "tiny.yaml", tinyConfig)
 		a := realApp(t)
 		if code := a.run("train", "--market", "NQ", "--phase", "2", "--config", "tiny.yaml", "--out", "p2", "--quiet"); code != exitOK {
 			t.Fatalf("phase 2: exit %d: %s", code, a.err.String())
