@@ -1,7 +1,9 @@
-// Package env is the futures trading environment of hybridtrain: instruments, 1-minute bar
-// loading and validation, sessions and the chronological split, market features, the trading
-// simulator with Apex-style rules, rewards, action masks and the vectorised environment that
-// writes observations into caller-owned host buffers.
+// Package env is the futures trading environment of hybridtrain.
+//
+// It holds the instruments, 1-minute bar loading and validation, sessions and the
+// chronological split, market features, the trading simulator with Apex-style rules,
+// rewards, action masks and the vectorised environment that writes observations into
+// caller-owned host buffers.
 //
 // It sits at the start of the data flow (env -> device -> adapter -> policy -> ppo) and imports
 // no other internal package: observations leave it as plain []float32 in host memory, laid out

@@ -1,7 +1,9 @@
-// Package policy is the maskable actor-critic of hybridtrain: an optional adapter
-// (internal/adapter) in front of separate policy and value MLPs with an action head and a
-// value head, the masked categorical distribution, the PPO loss and its gradients, the
-// global gradient-norm clip, Adam, and the checkpoint container.
+// Package policy is the maskable actor-critic of hybridtrain, its update and checkpoints.
+//
+// It holds an optional adapter (internal/adapter) in front of separate policy and value
+// MLPs with an action head and a value head, the masked categorical distribution, the PPO
+// loss and its gradients, the global gradient-norm clip, Adam, and the checkpoint
+// container.
 //
 // The math is written down once as a list of layers (net.go) and the PPO loss
 // (internal/ppoloss),

@@ -1,11 +1,12 @@
-// Package ppo trains a maskable actor-critic with PPO, with the semantics of
-// stable-baselines3 2.3 PPO and sb3-contrib MaskablePPO: vectorised rollouts over host
-// observations, observation and reward normalisers (as SB3's VecNormalize), GAE with
-// per-env episode boundaries and truncation bootstrapping, shuffled minibatch updates with
-// the clipped surrogate, SB3's value loss, an entropy bonus, global gradient clipping, Adam
-// and early stopping on the approximate KL; the Phase 3 adapter warm-up; evaluation on the
-// validation split; the run directory with atomic checkpoints and exact resume; and
-// metrics.jsonl with SB3's tag names.
+// Package ppo trains a maskable actor-critic with PPO, as stable-baselines3 does.
+//
+// Its semantics are those of stable-baselines3 2.3 PPO and sb3-contrib MaskablePPO:
+// vectorised rollouts over host observations, observation and reward normalisers (as
+// SB3's VecNormalize), GAE with per-env episode boundaries and truncation bootstrapping,
+// shuffled minibatch updates with the clipped surrogate, SB3's value loss, an entropy
+// bonus, global gradient clipping, Adam and early stopping on the approximate KL; the
+// Phase 3 adapter warm-up; evaluation on the validation split; the run directory with
+// atomic checkpoints and exact resume; and metrics.jsonl with SB3's tag names.
 //
 // It sits last in the data flow env -> device -> adapter -> policy -> ppo and imports env
 // (observations, the trading env), device, adapter (its statistics) and policy (the network,

@@ -1,10 +1,10 @@
-// Package ppoloss is the PPO loss of one minibatch, written once in plain Go: the reference
-// every backend runs or is held to.
+// Package ppoloss is the PPO loss of one minibatch, written once in plain Go.
 //
-// The CPU backend's loss op (internal/policy) and the host engine's PPOLoss kernel
-// (internal/device) call it; the CUDA kernel (internal/device/kernels/kernels.cu) implements
-// the same lines in float32 and is tested against the host engine. It is a leaf package so
-// that both the device and the policy can use it.
+// It is the reference every backend runs or is held to: the CPU backend's loss op
+// (internal/policy) and the host engine's PPOLoss kernel (internal/device) call it; the
+// CUDA kernel (internal/device/kernels/kernels.cu) implements the same lines in float32
+// and is tested against the host engine. It is a leaf package so that both the device and
+// the policy can use it.
 //
 // Read against CleanRL's ppo.py (update loop) and SB3's PPO.train, per minibatch of N
 // samples with advantages A already normalised (the policy does that per minibatch):

@@ -1,5 +1,6 @@
-// Package envtest checks that a vectorised environment keeps the contract the trainer
-// relies on: observation and mask shapes, HOLD (action 0) always legal, at least one legal
+// Package envtest checks that a vectorised environment keeps the trainer's contract.
+//
+// Check tests observation and mask shapes, HOLD (action 0) always legal, at least one legal
 // action, finite observations and rewards, terminated and truncated never both, and a final
 // observation for every ended episode. The trading env and the toy envs of other packages'
 // tests run through the same Check.
