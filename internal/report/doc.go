@@ -1,20 +1,24 @@
-// Package report is the evaluation report of hybridtrain: it backtests a checkpoint over
-// every session of a set of bars as ONE continuous account under the Apex rules, runs the
-// baselines (flat, random, buy-and-hold) on the same bars and rules, and computes the
-// metrics, the Apex verdict and the files a trader reads: report.json (schema
-// "hybridtrain.report/1"), report.md, trades.csv, equity.csv and equity.png.
+// Package report backtests a trained policy and writes the evaluation report.
+//
+// It backtests a checkpoint over every session of a set of bars as ONE continuous account
+// under the Apex rules, runs the baselines (flat, random, buy-and-hold) on the same bars
+// and rules, and computes the metrics, the Apex verdict and the files a trader reads:
+// report.json (schema "hybridtrain.report/1"), report.md, trades.csv, equity.csv and
+// equity.png.
 //
 // The backtest is env.ModeContinuous: the entry window and the flatten always apply; the
 // first breach of the trailing threshold decides the verdict (fail, and when), after which
 // trading continues from the breached equity so that the strategy metrics cover every
-// session. The model acts deterministically (argmax of the masked logits) on raw
-// observations normalised with its frozen statistics (ppo.Model.Act).
+// session. The model is an Actor: it acts on raw observations with their masks, and the
+// command line passes a *ppo.Model, which acts deterministically (argmax of the masked
+// logits) on the observations normalised with its frozen statistics.
 //
 // Every metric is defined in docs/report.md and in the doc comment of its field; the
 // numbers are computed from two records the environment emits, the per-bar account
 // (env.BarRecord) and the closed trades (env.Trade), so hand-built records test them
 // exactly.
 //
-// The package imports env, policy and ppo (upstream only) and gonum/plot for the picture;
-// it never prints: the command line passes writers.
+// The package imports env and atomicfile of this module (not policy or ppo: the model comes
+// in through Actor) and gonum/plot for the picture; it never prints: the command line
+// passes writers.
 package report
