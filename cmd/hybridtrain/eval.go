@@ -31,7 +31,7 @@ type evalOptions struct {
 	split    string // --split
 	episodes int    // --episodes; 0 = every session of the split
 	asJSON   bool
-	out      string // --out: the report's directory; "" = <model>/eval-<split> (issue 6)
+	out      string // --out: the report's directory; "" = defaultReportDir
 }
 
 func newEvalCmd(a *app) *cobra.Command {
@@ -48,13 +48,20 @@ layers (config file, environment, flags); the data is --data, else the file the
 model trained on, else data/<MARKET>_D1M.csv, else the built-in synthetic bars.
 --split picks the sessions: validation (default), train or all.
 
-It also writes the evaluation report (docs/report.md) into --out, by default
-<model>/eval-<split>/ (eval-<data file name>-<split>/ with --data): the checkpoint
-backtested over the sessions as one continuous account under the Apex rules of
---plan, beside the flat, random and buy-and-hold baselines: report.json,
-report.md, trades.csv, equity.csv and equity.png. The report's summary follows
-the table on stdout (--json: the report under "report"); the paths go to stderr.
---episodes N limits the report to the first N sessions too.`,
+It also writes the evaluation report (docs/report.md): the checkpoint backtested
+over the sessions as one continuous account under the Apex rules of --plan,
+beside the flat, random and buy-and-hold baselines: report.json, report.md,
+trades.csv, equity.csv and equity.png. The report's summary follows the table on
+stdout (--json: the report under "report"); the paths go to stderr. --episodes N
+limits the report to the first N sessions too.
+
+The report goes into --out, by default <run>/reports/<checkpoint>-<split>/ when
+the checkpoint is in a run directory (one with config.yaml): training never
+deletes anything there, as it does best/ and old checkpoints. Elsewhere the
+default is ./reports/<checkpoint>-<split>/. <checkpoint> is the model
+directory's name (best, final, ts-000100000, ...); with --data the file's name
+follows it: --model runs/x/final --data NQ_2025.csv --split all writes
+runs/x/reports/final-NQ_2025-all/.`,
 		Example: `  hybridtrain eval --model runs/phase3-NQ-20250101T000000Z/best
   hybridtrain eval --model runs/x/final --data data/NQ_2025.csv --split all --json
   hybridtrain eval --model runs/x/best --plan 100k --out reports/x-100k`,
@@ -69,7 +76,7 @@ the table on stdout (--json: the report under "report"); the paths go to stderr.
 	f.StringVar(&opts.split, "split", splitValidation, "sessions to evaluate: validation, train or all")
 	f.IntVar(&opts.episodes, "episodes", 0, "episodes (sessions, in order); 0 = every session of the split")
 	f.BoolVar(&opts.asJSON, "json", false, "machine-readable output")
-	f.StringVar(&opts.out, "out", "", "report directory (default <model>/eval-<split>, eval-<data name>-<split> with --data)")
+	f.StringVar(&opts.out, "out", "", "report directory (default <run>/reports/<checkpoint>-<split>, ./reports/... outside a run)")
 	opts.addFlags(f, false)
 	addKeyFlags(f, a.configs, noDefaults, "market", "data", "plan")
 	return cmd
@@ -168,18 +175,16 @@ func runEval(ctx context.Context, a *app, opts *evalOptions) error {
 }
 
 // writeEvalReport builds the evaluation report of model over sessions and writes its files
-// into --out (default <model>/eval-<split>, or eval-<data file stem>-<split> when --data
-// named the bars), printing their paths on stderr.
+// into --out (default: defaultReportDir), printing their paths on stderr.
 func writeEvalReport(ctx context.Context, a *app, opts *evalOptions, model *ppo.Model, ds *env.Dataset,
 	sessions []int, ec env.Config, src dataSource) (*report.Report, string, error) {
 	dir := opts.out
 	if dir == "" {
-		name := "eval-" + opts.split
+		stem := ""
 		if opts.flags != nil && opts.flags.Changed("data") && src.path != "" {
-			stem := strings.TrimSuffix(filepath.Base(src.path), filepath.Ext(src.path))
-			name = "eval-" + stem + "-" + opts.split
+			stem = strings.TrimSuffix(filepath.Base(src.path), filepath.Ext(src.path))
 		}
-		dir = filepath.Join(opts.model, name)
+		dir = defaultReportDir(opts.model, stem, opts.split)
 	}
 	r, err := report.Build(ctx, report.Input{
 		Dataset: ds, Sessions: sessions, Env: ec, Actor: model, Split: opts.split,
@@ -199,6 +204,32 @@ func writeEvalReport(ctx context.Context, a *app, opts *evalOptions, model *ppo.
 		fmt.Fprintln(a.stderr, "wrote", p)
 	}
 	return r, dir, nil
+}
+
+// defaultReportDir is where eval writes the report of the checkpoint model without --out:
+// <run>/reports/<checkpoint>[-<data stem>]-<split> when model is a checkpoint of a run
+// directory (one with config.yaml), else reports/<checkpoint>[-<data stem>]-<split> under
+// the working directory. Not inside the checkpoint: training replaces best/ as a whole and
+// deletes old periodic checkpoints, and a report there would go with them; training never
+// touches <run>/reports.
+func defaultReportDir(model, dataStem, split string) string {
+	ckpt := filepath.Clean(model)
+	if b := filepath.Base(ckpt); b == "." || b == ".." {
+		// The checkpoint is the working directory (or its parent): its name is in the
+		// absolute path only.
+		if abs, err := filepath.Abs(ckpt); err == nil {
+			ckpt = abs
+		}
+	}
+	name := filepath.Base(ckpt)
+	if dataStem != "" {
+		name += "-" + dataStem
+	}
+	name += "-" + split
+	if run := ppo.RunDirOf(ckpt); fileExists(filepath.Join(run, ppo.ConfigFile)) {
+		return filepath.Join(run, ppo.ReportsDir, name)
+	}
+	return filepath.Join(ppo.ReportsDir, name)
 }
 
 func printEvalReport(a *app, r evalReport) {
