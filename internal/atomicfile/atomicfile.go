@@ -19,7 +19,7 @@ const Perm fs.FileMode = 0o644
 // means something else is creating files there in a loop.
 const tempTries = 100
 
-// Write replaces path's content with data; a new file gets perm less the umask.
+// Write replaces path's content with data; the file gets perm less the umask.
 func Write(path string, data []byte, perm fs.FileMode) error {
 	return WriteFunc(path, perm, func(w io.Writer) error {
 		_, err := w.Write(data)
@@ -27,7 +27,7 @@ func Write(path string, data []byte, perm fs.FileMode) error {
 	})
 }
 
-// WriteFunc replaces path's content with what write writes (through a buffer); a new file
+// WriteFunc replaces path's content with what write writes (through a buffer); the file
 // gets perm less the umask. When write fails, path is untouched and its error is returned,
 // wrapped with the path.
 func WriteFunc(path string, perm fs.FileMode, write func(io.Writer) error) error {
@@ -69,31 +69,35 @@ func createTemp(path string, perm fs.FileMode) (*os.File, error) {
 // fill writes f's content through write, fsyncs and closes it; f is closed on every path.
 func fill(f *os.File, write func(io.Writer) error) error {
 	bw := bufio.NewWriter(f)
-	if err := write(bw); err != nil {
-		f.Close()
-		return err
+	err := write(bw)
+	if err == nil {
+		err = bw.Flush()
 	}
-	if err := bw.Flush(); err != nil {
-		f.Close()
-		return err
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	return f.Close()
+	return err
 }
 
-// syncDir fsyncs a directory so that the entries renamed into it are durable.
+// syncDir fsyncs a directory so that the entries renamed into it are durable. A file
+// system that cannot sync a directory is not an error: nothing more can be done there.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
 	}
-	serr := d.Sync()
-	cerr := d.Close()
-	if serr != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, serr)
+	err = d.Sync()
+	if errors.Is(err, errors.ErrUnsupported) {
+		err = nil
 	}
-	return cerr
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	return nil
 }

@@ -5,7 +5,8 @@
 // the new one, never a part; after a crash the path holds one of the two; on any error the
 // old file is left as it was and the temporary file is removed.
 //
-// New files are created with Perm (0644: the owner writes, everyone reads, as for the
-// checkpoints), less the process's umask, like os.WriteFile. The package is a leaf: it
-// imports only the standard library.
+// The file written has the mode the caller gives, less the process's umask, like a file
+// os.WriteFile creates; a replaced file's mode is not kept. hybridtrain gives every file
+// Perm (0644: the owner writes, everyone reads, as for the checkpoints). The package is a
+// leaf: it imports only the standard library.
 package atomicfile
