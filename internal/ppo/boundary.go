@@ -9,61 +9,17 @@ import (
 	"hybridtrain/internal/policy"
 )
 
-// boundary does the work of a rollout boundary: metrics, evaluation, checkpoints.
+// boundary does the work of a rollout boundary, in this order: the rollout's metrics line,
+// the evaluation when one is due, the snapshot, then the checkpoints it is written to.
 func (t *trainer) boundary() error {
-	m := &t.pendingMetrics
-	if len(t.window) > 0 {
-		var r, l float64
-		for _, e := range t.window {
-			r += e.Reward
-			l += float64(e.Length)
-		}
-		m.Episodes = len(t.window)
-		m.EpRewMean, m.EpLenMean = r/float64(len(t.window)), l/float64(len(t.window))
-	}
-	elapsed := t.now().Sub(t.startTime).Seconds()
-	m.Elapsed = elapsed
-	if elapsed > 0 {
-		m.FPS = int64(float64(t.timesteps-t.startTS) / elapsed)
-	}
-	if m.Adapter != nil {
-		t.adapterReports++
-	}
-	l := rolloutLine(m)
-	if l.nonFinit != "" {
-		t.res.Finite = false
-		return t.nonFinite("metric "+l.nonFinit, policy.ErrNonFinite)
-	}
-	if err := t.metrics.write(l); err != nil {
+	if err := t.logRollout(); err != nil {
 		return err
 	}
-	if t.rec != nil {
-		t.rec.Rollout(*m)
-	}
-
 	newBest := false
 	if t.timesteps >= t.nextEval {
-		em, err := t.evaluate()
-		if err != nil {
+		var err error
+		if newBest, err = t.evalAndLog(); err != nil {
 			return err
-		}
-		if t.best == nil || em.MeanReward > *t.best {
-			best := em.MeanReward
-			t.best, em.Best, newBest = &best, true, true
-		}
-		t.evals++
-		t.nextEval = (t.timesteps/t.cfg.EvalFreq + 1) * t.cfg.EvalFreq
-		el := evalLine(&em)
-		if el.nonFinit != "" {
-			t.res.Finite = false
-			return t.nonFinite("metric "+el.nonFinit, policy.ErrNonFinite)
-		}
-		if err := t.metrics.write(el); err != nil {
-			return err
-		}
-		t.res.LastEval = &em
-		if t.rec != nil {
-			t.rec.Eval(em)
 		}
 	}
 	periodic := t.timesteps >= t.nextSave
@@ -102,6 +58,69 @@ func (t *trainer) boundary() error {
 		t.res.Final = filepath.Join(t.runDir, FinalDir)
 	}
 	return nil
+}
+
+// logRollout completes the update's metrics with the episode window and the wall clock,
+// writes its metrics line and reports it.
+func (t *trainer) logRollout() error {
+	m := &t.pendingMetrics
+	if len(t.window) > 0 {
+		var r, l float64
+		for _, e := range t.window {
+			r += e.Reward
+			l += float64(e.Length)
+		}
+		m.Episodes = len(t.window)
+		m.EpRewMean, m.EpLenMean = r/float64(len(t.window)), l/float64(len(t.window))
+	}
+	elapsed := t.now().Sub(t.startTime).Seconds()
+	m.Elapsed = elapsed
+	if elapsed > 0 {
+		m.FPS = int64(float64(t.timesteps-t.startTS) / elapsed)
+	}
+	if m.Adapter != nil {
+		t.adapterReports++
+	}
+	l := rolloutLine(m)
+	if l.nonFinit != "" {
+		t.res.Finite = false
+		return t.nonFinite("metric "+l.nonFinit, policy.ErrNonFinite)
+	}
+	if err := t.metrics.write(l); err != nil {
+		return err
+	}
+	if t.rec != nil {
+		t.rec.Rollout(*m)
+	}
+	return nil
+}
+
+// evalAndLog runs the evaluation that is due, writes its metrics line and reports it;
+// newBest says whether its mean reward beat every earlier evaluation's.
+func (t *trainer) evalAndLog() (newBest bool, err error) {
+	em, err := t.evaluate()
+	if err != nil {
+		return false, err
+	}
+	if t.best == nil || em.MeanReward > *t.best {
+		best := em.MeanReward
+		t.best, em.Best, newBest = &best, true, true
+	}
+	t.evals++
+	t.nextEval = (t.timesteps/t.cfg.EvalFreq + 1) * t.cfg.EvalFreq
+	el := evalLine(&em)
+	if el.nonFinit != "" {
+		t.res.Finite = false
+		return false, t.nonFinite("metric "+el.nonFinit, policy.ErrNonFinite)
+	}
+	if err := t.metrics.write(el); err != nil {
+		return false, err
+	}
+	t.res.LastEval = &em
+	if t.rec != nil {
+		t.rec.Eval(em)
+	}
+	return newBest, nil
 }
 
 // evaluate runs the training-time evaluation with the current policy and a frozen copy of
