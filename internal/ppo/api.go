@@ -138,9 +138,16 @@ type Setup struct {
 
 	// ConfigYAML is the resolved configuration, saved as config.yaml; Config is the same
 	// configuration as a value (a struct or a map with the configuration keys), recorded in
-	// every checkpoint's metadata and compared key by key on resume.
+	// every checkpoint's metadata.
 	ConfigYAML []byte
 	Config     any
+	// ConfigKeys lists the configuration of a run's settings under the caller's keys, in
+	// the order a message should name them first. On resume the trainer compares the lists
+	// of the checkpoint's settings and of this run's, so that a changed setting is refused
+	// naming the key as the user writes it (instruments.NQ.tick_size). Nil names the
+	// settings as state.json does (Config's keys as they are, env.SLATR); the trainer
+	// refuses a change either way.
+	ConfigKeys func(*RunSettings) []KeyValue
 	// ToolVersion is recorded in metadata.
 	ToolVersion string
 

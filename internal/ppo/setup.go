@@ -56,7 +56,7 @@ func newTrainer(s Setup, rec Recorder) (*trainer, error) {
 	if err := pcfg.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	t.set = settings{Phase: s.Phase, Market: s.Market, Base: s.BaseDir, PPO: s.PPO, Policy: pcfg, Env: s.Env}
+	t.set = RunSettings{Phase: s.Phase, Market: s.Market, Base: s.BaseDir, PPO: s.PPO, Policy: pcfg, Env: s.Env}
 	if s.Dataset != nil {
 		t.set.Data, t.set.DataBars = s.Dataset.Source, s.Dataset.Bars.Len()
 		in := describeInstrument(s.Dataset.Instrument)

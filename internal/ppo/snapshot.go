@@ -119,7 +119,7 @@ func (t *trainer) resume(pcfg policy.Config) error {
 				cur.Policy.ObsDim, cur.Policy.NumActions, pc.ObsDim, pc.NumActions)
 		}
 	}
-	if err := compareSettings(st.Settings, cur); err != nil {
+	if err := compareSettings(st.Settings, cur, s.ConfigKeys); err != nil {
 		return err
 	}
 	t.set = cur

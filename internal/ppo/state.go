@@ -3,10 +3,10 @@ package ppo
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
-	"unicode"
 
 	"hybridtrain/internal/env"
 	"hybridtrain/internal/policy"
@@ -18,8 +18,8 @@ const stateVersion = 1
 // trainState is state.json: with the model, optimizer and normaliser tensors of the
 // checkpoint, everything a resumed run needs to continue exactly as the uninterrupted run.
 type trainState struct {
-	Version  int      `json:"version"`
-	Settings settings `json:"settings"`
+	Version  int         `json:"version"`
+	Settings RunSettings `json:"settings"`
 
 	Timesteps  int64 `json:"timesteps"`
 	Iterations int64 `json:"iterations"` // rollouts collected
@@ -65,9 +65,10 @@ type episodeRec struct {
 	Length int64   `json:"l"`
 }
 
-// settings are what defines a run's training; on resume every one must be unchanged except
-// total_timesteps, eval_freq and save_freq.
-type settings struct {
+// RunSettings are the settings that define what a run trains, as state.json records them
+// (its "settings"): a resumed run must train with the same ones, except total_timesteps,
+// eval_freq and save_freq.
+type RunSettings struct {
 	Phase    int    `json:"phase"`
 	Market   string `json:"market"`
 	Data     string `json:"data,omitempty"`      // dataset source
@@ -75,108 +76,103 @@ type settings struct {
 	Base     string `json:"base,omitempty"`      // transfer source, as given
 	// Instrument is the trading env's instrument (nil for other envs): a configuration's
 	// `instruments` section can change it without changing the data.
-	Instrument *instrumentInfo `json:"instrument,omitempty"`
-	PPO        Config          `json:"ppo"`
-	Policy     policy.Config   `json:"policy"`
-	Env        env.Config      `json:"env"`
+	Instrument *InstrumentRecord `json:"instrument,omitempty"`
+	PPO        Config            `json:"ppo"`
+	Policy     policy.Config     `json:"policy"`
+	Env        env.Config        `json:"env"`
+}
+
+// KeyValue is a configuration key of a run's settings with its value.
+type KeyValue struct {
+	Key   string // as the configuration names it: n_steps, instruments.NQ.tick_size
+	Value any
 }
 
 // resumable are the keys a resumed run may change.
 var resumable = []string{"total_timesteps", "eval_freq", "save_freq"}
 
 // compareSettings returns a *ConfigError naming the first key whose value differs between
-// the checkpoint's settings (old) and the resumed run's (cur), resumable keys excepted.
-func compareSettings(old, cur settings) error {
-	diff := func(key string, a, b any) error {
+// the settings a checkpoint was trained with (recorded) and a resumed run's (current),
+// resumable keys excepted.
+//
+// Phase, market, data and base are the trainer's own (Setup's fields). The rest is the
+// caller's configuration, which keys lists under the caller's names (Setup.ConfigKeys: the
+// command line's table of keys); jsonKeys lists it too, under state.json's names, so that a
+// difference keys does not name (or a caller without keys) is still refused.
+func compareSettings(recorded, current RunSettings, keys func(*RunSettings) []KeyValue) error {
+	changed := func(key string, was, now any) error {
 		return configErrorf(key, "the checkpoint was trained with %v, this run asks for %v: a resumed run may change only %s",
-			a, b, strings.Join(resumable, ", "))
+			was, now, strings.Join(resumable, ", "))
 	}
 	switch {
-	case old.Phase != cur.Phase:
-		return diff("phase", old.Phase, cur.Phase)
-	case old.Market != cur.Market:
-		return diff("market", old.Market, cur.Market)
-	case old.Data != cur.Data || old.DataBars != cur.DataBars:
-		return diff("data", fmt.Sprintf("%s (%d bars)", old.Data, old.DataBars), fmt.Sprintf("%s (%d bars)", cur.Data, cur.DataBars))
-	case cur.Base != "" && old.Base != cur.Base:
-		return diff("base", old.Base, cur.Base)
+	case recorded.Phase != current.Phase:
+		return changed("phase", recorded.Phase, current.Phase)
+	case recorded.Market != current.Market:
+		return changed("market", recorded.Market, current.Market)
+	case recorded.Data != current.Data || recorded.DataBars != current.DataBars:
+		return changed("data", fmt.Sprintf("%s (%d bars)", recorded.Data, recorded.DataBars), fmt.Sprintf("%s (%d bars)", current.Data, current.DataBars))
+	case current.Base != "" && recorded.Base != current.Base:
+		return changed("base", recorded.Base, current.Base)
 	}
-	// A checkpoint written before the instrument was recorded has none to compare.
-	if old.Instrument != nil && cur.Instrument != nil {
-		if key, a, b, ok := firstDiff(*old.Instrument, *cur.Instrument); ok {
-			return diff("instruments."+old.Instrument.Symbol+"."+key, a, b)
+	for _, list := range []func(*RunSettings) []KeyValue{keys, jsonKeys} {
+		if list == nil {
+			continue
 		}
-	}
-	for _, group := range []struct {
-		a, b   any
-		prefix string
-	}{{old.PPO, cur.PPO, ""}, {old.Policy, cur.Policy, ""}, {old.Env, cur.Env, ""}} {
-		if key, a, b, ok := firstDiff(group.a, group.b); ok {
-			if slices.Contains(resumable, key) {
-				continue
-			}
-			return diff(key, a, b)
+		if key, was, now, ok := firstChange(list(&recorded), list(&current)); ok {
+			return changed(key, was, now)
 		}
 	}
 	return nil
 }
 
-// firstDiff compares two structs of the same type field by field (resumable keys are
-// skipped) and returns the first differing field's configuration key and values.
-func firstDiff(a, b any) (key string, va, vb any, found bool) {
-	ra, rb := reflect.ValueOf(a), reflect.ValueOf(b)
-	t := ra.Type()
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if !f.IsExported() {
+// firstChange returns the first key of recorded whose value differs in current, resumable
+// keys and keys that only one side lists (an instrument a checkpoint written before
+// instruments were recorded does not have) excepted.
+func firstChange(recorded, current []KeyValue) (key string, was, now any, found bool) {
+	values := make(map[string]any, len(current))
+	for _, kv := range current {
+		values[kv.Key] = kv.Value
+	}
+	for _, kv := range recorded {
+		v, ok := values[kv.Key]
+		if !ok || slices.Contains(resumable, kv.Key) {
 			continue
 		}
-		k := fieldKey(f)
-		if slices.Contains(resumable, k) {
-			continue
-		}
-		x, y := ra.Field(i).Interface(), rb.Field(i).Interface()
-		if !reflect.DeepEqual(x, y) {
-			return k, x, y, true
+		if !reflect.DeepEqual(kv.Value, v) {
+			return kv.Key, kv.Value, v, true
 		}
 	}
 	return "", nil, nil, false
 }
 
-// fieldKey is a struct field's configuration key: its json tag, else its name in
-// snake_case (DataTZ -> data_tz, NEnvs -> n_envs), with the one exception the conversion
-// cannot know (SLATR -> sl_atr).
-func fieldKey(f reflect.StructField) string {
-	if tag, ok := f.Tag.Lookup("json"); ok {
-		if name, _, _ := strings.Cut(tag, ","); name != "" && name != "-" {
-			return name
+// jsonKeys lists the configuration r records under the names state.json gives it: Config's
+// fields bare (their json names are the configuration keys: gamma), the instrument's under
+// instruments.<SYM>., the network's and the environment's, which have no json names, under
+// policy. and env. with their Go names (policy.ObsDim), in name order within each part.
+func jsonKeys(r *RunSettings) []KeyValue {
+	var out []KeyValue
+	add := func(prefix string, part any) {
+		// A part that does not encode (a NaN) cannot have been recorded: it is left out,
+		// and writing the checkpoint reports it.
+		data, err := json.Marshal(part)
+		if err != nil {
+			return
+		}
+		var fields map[string]any
+		if err := json.Unmarshal(data, &fields); err != nil {
+			return
+		}
+		for _, name := range slices.Sorted(maps.Keys(fields)) {
+			out = append(out, KeyValue{Key: prefix + name, Value: fields[name]})
 		}
 	}
-	if k, ok := keyExceptions[f.Name]; ok {
-		return k
+	add("", r.PPO)
+	add("policy.", r.Policy)
+	add("env.", r.Env)
+	if r.Instrument != nil {
+		add("instruments."+r.Instrument.Symbol+".", r.Instrument)
 	}
-	return snakeCase(f.Name)
-}
-
-var keyExceptions = map[string]string{"SLATR": "sl_atr", "PiLayers": "pi_layers", "VfLayers": "vf_layers"}
-
-// snakeCase converts a Go identifier: a new word starts at an upper-case letter that
-// follows a lower-case letter or digit, or that precedes a lower-case letter after another
-// upper-case letter (the end of an acronym).
-func snakeCase(s string) string {
-	r := []rune(s)
-	var b strings.Builder
-	for i, c := range r {
-		if i > 0 && unicode.IsUpper(c) {
-			prev := r[i-1]
-			nextLower := i+1 < len(r) && unicode.IsLower(r[i+1])
-			if unicode.IsLower(prev) || unicode.IsDigit(prev) || (unicode.IsUpper(prev) && nextLower) {
-				b.WriteByte('_')
-			}
-		}
-		b.WriteRune(unicode.ToLower(c))
-	}
-	return b.String()
+	return out
 }
 
 // decodeState parses state.json; errors wrap policy.ErrCheckpoint.
@@ -238,8 +234,8 @@ func readRMS(c *policy.Checkpoint, dir, prefix string, dim int) (*RunningMeanStd
 	return r, nil
 }
 
-// instrumentInfo is the instrument as metadata.json records it.
-type instrumentInfo struct {
+// InstrumentRecord is an instrument as metadata.json and state.json record it.
+type InstrumentRecord struct {
 	Symbol            string   `json:"symbol"`
 	PointValue        float64  `json:"point_value"`
 	TickSize          float64  `json:"tick_size"`
@@ -251,9 +247,20 @@ type instrumentInfo struct {
 	FlattenTime       string   `json:"flatten_time"`
 }
 
-func describeInstrument(in env.Instrument) instrumentInfo {
+// Spec returns the recorded instrument as a configuration file would give it. Its typical
+// price, which only scales synthetic bars and the divided-by-100 warning, is not recorded and
+// is 0.
+func (r *InstrumentRecord) Spec() env.InstrumentSpec {
+	return env.InstrumentSpec{
+		PointValue: r.PointValue, TickSize: r.TickSize, CommissionPerSide: r.CommissionPerSide,
+		SlippageTicks: r.SlippageTicks, Timezone: r.Timezone, DataSession: slices.Clone(r.DataSession),
+		EntryStart: r.EntryStart, FlattenTime: r.FlattenTime,
+	}
+}
+
+func describeInstrument(in env.Instrument) InstrumentRecord {
 	clock := func(c env.Clock) string { return fmt.Sprintf("%02d:%02d", c/60, c%60) }
-	info := instrumentInfo{
+	info := InstrumentRecord{
 		Symbol: in.Symbol, PointValue: in.PointValue, TickSize: in.TickSize,
 		CommissionPerSide: in.CommissionPerSide, SlippageTicks: in.SlippageTicks,
 		EntryStart: clock(in.EntryStart), FlattenTime: clock(in.FlattenTime),

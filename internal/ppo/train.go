@@ -50,7 +50,7 @@ type trainer struct {
 	cfg      Config
 	rec      Recorder // nil: nothing is reported
 	now      func() time.Time
-	set      settings
+	set      RunSettings
 	transfer bool // the policy was transferred from a base (the warm-up applies)
 
 	// The network, the envs and their sizes.
