@@ -91,7 +91,7 @@ func configErrorf(format string, a ...any) error {
 
 // resolved is the outcome of loading the configuration.
 type resolved struct {
-	settings *settings
+	settings *resolvedConfig
 	layers   []configLayer // lowest first
 	warnings []string      // e.g. unknown HYBRIDTRAIN_* variables
 }
@@ -127,7 +127,7 @@ func loadSettings(fsys fs.FS, req configRequest) (*resolved, error) {
 	if err != nil {
 		return nil, err
 	}
-	var probe settings
+	var probe resolvedConfig
 	phaseKey, _ := lookupKey(keys, "phase")
 	if err := applyKey(&probe, phaseKey, v, layers, req.flags); err != nil {
 		return nil, err
@@ -143,7 +143,7 @@ func loadSettings(fsys fs.FS, req configRequest) (*resolved, error) {
 		}
 	}
 
-	s := &settings{sources: map[string]string{}, Env: env.DefaultConfig(), PPO: ppo.DefaultConfig(), Policy: policy.DefaultConfig()}
+	s := &resolvedConfig{sources: map[string]string{}, Env: env.DefaultConfig(), PPO: ppo.DefaultConfig(), Policy: policy.DefaultConfig()}
 	for _, k := range keys {
 		if k.Type == typeInstruments {
 			continue
@@ -199,7 +199,7 @@ func newViper(layers []configLayer, keys []configKey, flags *pflag.FlagSet) (*vi
 
 // applyKey reads key k from v, converts and checks it, and names the key and the layer it
 // came from when the value is wrong.
-func applyKey(s *settings, k configKey, v *viper.Viper, layers []configLayer, flags *pflag.FlagSet) error {
+func applyKey(s *resolvedConfig, k configKey, v *viper.Viper, layers []configLayer, flags *pflag.FlagSet) error {
 	raw := v.Get(k.Name)
 	if raw == nil {
 		return configErrorf("config: %s: no value in any layer (%s must set it)", k.Name, layers[0].name)
@@ -250,9 +250,9 @@ func checkpointLayer(dir string, cfg any) *configLayer {
 				continue
 			}
 			kept := map[string]any{}
-			for _, f := range instrumentFields {
-				if v, ok := fm[f]; ok {
-					kept[f] = v
+			for _, f := range instrumentKeys() {
+				if v, ok := fm[f.Name]; ok {
+					kept[f.Name] = v
 				}
 			}
 			clean[sym] = kept
@@ -322,10 +322,7 @@ func parseLayer(name string, data []byte, keys []configKey) (configLayer, error)
 	if root.Kind != yaml.MappingNode {
 		return l, configErrorf("config: %s:%d: want a mapping of key: value lines", name, root.Line)
 	}
-	known := make([]string, 0, len(keys))
-	for _, k := range keys {
-		known = append(known, k.Name)
-	}
+	known := keyNames(keys)
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		kn, vn := root.Content[i], root.Content[i+1]
 		if !slices.Contains(known, kn.Value) {
@@ -369,18 +366,19 @@ func checkInstrumentsNode(file string, n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
 		return configErrorf("config: %s:%d: instruments: want a mapping of symbol -> instrument", file, n.Line)
 	}
+	fields := keyNames(instrumentKeys())
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		sym, spec := n.Content[i], n.Content[i+1]
 		if !validSymbol(sym.Value) {
 			return configErrorf("config: %s:%d: instruments: symbol %q: want letters and digits, starting with a letter", file, sym.Line, sym.Value)
 		}
 		if spec.Kind != yaml.MappingNode {
-			return configErrorf("config: %s:%d: instruments.%s: want a mapping of instrument keys (%s)", file, spec.Line, sym.Value, strings.Join(instrumentFields, ", "))
+			return configErrorf("config: %s:%d: instruments.%s: want a mapping of instrument keys (%s)", file, spec.Line, sym.Value, strings.Join(fields, ", "))
 		}
 		for j := 0; j+1 < len(spec.Content); j += 2 {
 			f := spec.Content[j]
-			if !slices.Contains(instrumentFields, f.Value) {
-				return configErrorf("config: %s:%d: unknown key \"instruments.%s.%s\"%s", file, f.Line, sym.Value, f.Value, suggest(f.Value, instrumentFields))
+			if !slices.Contains(fields, f.Value) {
+				return configErrorf("config: %s:%d: unknown key \"instruments.%s.%s\"%s", file, f.Line, sym.Value, f.Value, suggest(f.Value, fields))
 			}
 		}
 	}
@@ -423,6 +421,7 @@ func readInstruments(v *viper.Viper, layers []configLayer) (map[string]env.Instr
 		syms = append(syms, sym)
 	}
 	sort.Strings(syms)
+	ikeys := instrumentKeys()
 	out := make(map[string]env.InstrumentSpec, len(syms))
 	for _, sym := range syms {
 		spec, builtin := builtinSpec(sym)
@@ -436,20 +435,20 @@ func readInstruments(v *viper.Viper, layers []configLayer) (map[string]env.Instr
 			return "?"
 		}
 		if !builtin {
-			for _, f := range instrumentFields {
-				if _, ok := fields[sym][f]; !ok {
+			for _, f := range ikeys {
+				if _, ok := fields[sym][f.Name]; !ok {
 					return nil, configErrorf("config: instruments.%s: missing key %s (a new instrument gives all of %s; in %s)",
-						sym, f, strings.Join(instrumentFields, ", "), where(firstKey(fields[sym])))
+						sym, f.Name, strings.Join(keyNames(ikeys), ", "), where(firstKey(fields[sym])))
 				}
 			}
 		}
-		for _, f := range instrumentFields {
-			raw, ok := fields[sym][f]
+		for _, f := range ikeys {
+			raw, ok := fields[sym][f.Name]
 			if !ok {
 				continue
 			}
-			if err := setInstrumentField(&spec, f, raw); err != nil {
-				return nil, configErrorf("config: instruments.%s.%s: %w (in %s)", sym, f, err, where(f))
+			if err := f.apply(&spec, raw); err != nil {
+				return nil, configErrorf("config: instruments.%s.%s: %w (in %s)", sym, f.Name, err, where(f.Name))
 			}
 		}
 		if _, err := spec.NewInstrument(sym); err != nil {
@@ -470,75 +469,6 @@ func firstKey(m map[string]any) string {
 		return ""
 	}
 	return keys[0]
-}
-
-// setInstrumentField converts one raw instrument field into spec.
-func setInstrumentField(spec *env.InstrumentSpec, field string, raw any) error {
-	var err error
-	switch field {
-	case "point_value":
-		spec.PointValue, err = positive(raw)
-	case "tick_size":
-		spec.TickSize, err = positive(raw)
-	case "typical_price":
-		spec.TypicalPrice, err = positive(raw)
-	case "commission_per_side":
-		spec.CommissionPerSide, err = toFloat(raw)
-		if err == nil && spec.CommissionPerSide < 0 {
-			err = fmt.Errorf("want a number >= 0, got %s", fmtFloat(spec.CommissionPerSide))
-		}
-	case "slippage_ticks":
-		var n int64
-		n, err = toInt64(raw)
-		if err == nil && n < 0 {
-			err = fmt.Errorf("want an integer >= 0, got %d", n)
-		}
-		spec.SlippageTicks = int(n)
-	case "timezone":
-		spec.Timezone, err = toString(raw)
-	case "entry_start":
-		spec.EntryStart, err = toString(raw)
-	case "flatten_time":
-		spec.FlattenTime, err = toString(raw)
-	case "data_session":
-		spec.DataSession, err = toStrings(raw)
-	}
-	return err
-}
-
-func positive(raw any) (float64, error) {
-	x, err := toFloat(raw)
-	if err == nil && !(x > 0) {
-		err = fmt.Errorf("want a number > 0, got %s", fmtFloat(x))
-	}
-	return x, err
-}
-
-func toString(raw any) (string, error) {
-	s, ok := raw.(string)
-	if !ok {
-		return "", fmt.Errorf("want a string such as \"09:30\", got %v", describeRaw(raw))
-	}
-	return strings.TrimSpace(s), nil
-}
-
-// toStrings reads a list of strings; a single string is a list of one.
-func toStrings(raw any) ([]string, error) {
-	switch v := raw.(type) {
-	case string:
-		return []string{strings.TrimSpace(v)}, nil
-	case []any:
-		out := make([]string, len(v))
-		for i, it := range v {
-			s, ok := it.(string)
-			if !ok {
-				return nil, fmt.Errorf("want a list of \"HH:MM-HH:MM\" ranges, got %v at position %d", describeRaw(it), i+1)
-			}
-			out[i] = strings.TrimSpace(s)
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("want a list of \"HH:MM-HH:MM\" ranges, got %v", describeRaw(raw))
 }
 
 // builtinSpec returns the built-in instrument symbol as an InstrumentSpec, so that a file
@@ -564,7 +494,7 @@ func builtinSpec(symbol string) (env.InstrumentSpec, bool) {
 
 // validateSettings checks what one key alone cannot: relations between keys, the market,
 // and each package's own Validate.
-func validateSettings(s *settings) error {
+func validateSettings(s *resolvedConfig) error {
 	src := s.source
 	if s.PPO.BatchSize > s.PPO.NEnvs*s.PPO.NSteps {
 		return configErrorf("config: batch_size: want at most n_envs x n_steps = %d x %d = %d, got %d (batch_size from %s, n_envs from %s, n_steps from %s)",
@@ -588,7 +518,7 @@ func validateSettings(s *settings) error {
 }
 
 // knownMarkets lists the built-in symbols and then the custom ones, sorted.
-func (s *settings) knownMarkets() []string {
+func (s *resolvedConfig) knownMarkets() []string {
 	out := append([]string(nil), env.BuiltinSymbols()...)
 	var custom []string
 	for sym := range s.Instruments {
@@ -603,11 +533,11 @@ func (s *settings) knownMarkets() []string {
 // instrument returns the market's instrument: its entry under instruments (built-in fields
 // overridden there included), else the built-in one; an unknown market is a config error
 // that names it.
-func (s *settings) instrument() (env.Instrument, error) {
+func (s *resolvedConfig) instrument() (env.Instrument, error) {
 	return instrumentFor(s, s.Market)
 }
 
-func instrumentFor(s *settings, sym string) (env.Instrument, error) {
+func instrumentFor(s *resolvedConfig, sym string) (env.Instrument, error) {
 	if spec, ok := s.Instruments[sym]; ok {
 		in, err := spec.NewInstrument(sym)
 		if err != nil {
@@ -677,11 +607,7 @@ func suggestKey(name string, keys []configKey) string {
 	if k, ok := keyOfFlag(name, keys); ok {
 		return fmt.Sprintf(" (did you mean %q?)", k.Name)
 	}
-	known := make([]string, 0, len(keys))
-	for _, k := range keys {
-		known = append(known, k.Name)
-	}
-	return suggest(name, known)
+	return suggest(name, keyNames(keys))
 }
 
 // keyOfFlag returns the key whose flag is name (case and - or _ aside).

@@ -406,9 +406,9 @@ instruments:
 		!reflect.DeepEqual(a.Instruments, b.Instruments) || a.Market != b.Market || a.Phase != b.Phase {
 		t.Errorf("settings differ after the round trip:\n%+v\n%+v\nconfig.yaml:\n%s", a, b, out)
 	}
-	for key := range invocationKeys {
-		if strings.Contains(string(out), "\n"+key+":") {
-			t.Errorf("config.yaml holds the invocation key %s:\n%s", key, out)
+	for _, k := range configKeys() {
+		if k.invocation && strings.Contains(string(out), "\n"+k.Name+":") {
+			t.Errorf("config.yaml holds the invocation key %s:\n%s", k.Name, out)
 		}
 	}
 }

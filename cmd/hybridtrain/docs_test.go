@@ -65,7 +65,7 @@ func TestConfigurationDoc(t *testing.T) {
 // TestConfigurationDocExample: the instruments example of docs/configuration.md loads, and
 // its market can be used.
 func TestConfigurationDocExample(t *testing.T) {
-	_, rest, _ := strings.Cut(configDocInstruments, "```yaml\n")
+	_, rest, _ := strings.Cut(configDocInstrumentsExample, "```yaml\n")
 	example, _, _ := strings.Cut(rest, "```")
 	inTempDir(t)
 	writeFile(t, "example.yaml", example)
@@ -153,6 +153,11 @@ func renderConfigurationDoc(t *testing.T) string {
 			k.Name, k.Type, k.Unit, yamlScalar(t, p3[k.Name]), test, k.Range, flagText, k.EnvVar(), strings.ReplaceAll(k.Doc, "<", "&lt;"))
 	}
 	b.WriteString(configDocInstruments)
+	b.WriteString("| field | type | unit | range |\n|---|---|---|---|\n")
+	for _, f := range instrumentKeys() {
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", f.Name, f.Type, f.Unit, f.Range)
+	}
+	b.WriteString(configDocInstrumentsExample)
 	return b.String()
 }
 
@@ -227,18 +232,10 @@ instrument. A new symbol must give every field; a built-in symbol (ES, NQ, YM, R
 M2K, MYM, CL, GC) may give only the fields it overrides, the others keep their built-in
 values. Layers merge field by field. ` + "`--market`" + ` may then name the symbol.
 
-| field | type | unit | range |
-|---|---|---|---|
-| ` + "`point_value`" + ` | number | dollars per point | > 0 |
-| ` + "`tick_size`" + ` | number | points | > 0 |
-| ` + "`commission_per_side`" + ` | number | dollars per contract | >= 0 |
-| ` + "`slippage_ticks`" + ` | integer | ticks | >= 0 |
-| ` + "`typical_price`" + ` | number | points | > 0 |
-| ` + "`timezone`" + ` | string | IANA zone | e.g. ` + "`America/Chicago`" + ` |
-| ` + "`data_session`" + ` | list of strings | ` + "`HH:MM-HH:MM`" + ` bar open times | increasing, not overlapping (gaps are breaks) |
-| ` + "`entry_start`" + ` | string | ` + "`HH:MM`" + ` | inside the data session |
-| ` + "`flatten_time`" + ` | string | ` + "`HH:MM`" + ` | inside the data session, after entry_start |
+`
 
+// configDocInstrumentsExample follows the table of instrument fields.
+const configDocInstrumentsExample = `
 ` + "```yaml" + `
 instruments:
   FDAX:

@@ -12,9 +12,9 @@ import (
 	"hybridtrain/internal/ppo"
 )
 
-// settings is a resolved configuration: the value of every key after the layers (flag >
+// resolvedConfig is a resolved configuration: the value of every key after the layers (flag >
 // environment > config file > test overlay > phase defaults) have been applied and checked.
-type settings struct {
+type resolvedConfig struct {
 	Market string // upper-case symbol; "" when not given
 	Data   string // bar file; "" = data/<MARKET>_D1M.csv if present, else synthetic bars
 	Phase  int    // 3 or 2
@@ -41,6 +41,11 @@ type settings struct {
 	sources map[string]string
 }
 
+// settings is resolvedConfig's former name, still used by smoke.go, smoke_checks.go, data.go
+// and output.go, which this change leaves to their owners; new code says resolvedConfig, and
+// the alias goes once those do.
+type settings = resolvedConfig
+
 // Key sections, in the order docs/configuration.md lists them.
 const (
 	secRun     = "run"
@@ -55,31 +60,53 @@ const (
 	typeFloat       = "number"
 	typeBool        = "boolean"
 	typeString      = "string"
+	typeStrings     = "list of strings"
 	typeLayers      = "list of integers"
 	typeInstruments = "map"
 )
 
-// configKey is one row of the table of keys: the single description of a configuration key
-// from which flags, environment bindings, validation, docs/configuration.md and the tests
-// are derived.
-type configKey struct {
+// keyOf describes one configuration key of a T: its name, what it accepts and how it reads
+// and stores a T's value. The table of keys is made of keyOf[resolvedConfig] (configKey) and
+// the fields of an instrument of keyOf[env.InstrumentSpec] (instrumentKey), so that both
+// convert and check their values the same way.
+type keyOf[T any] struct {
 	Name    string // snake_case key, as in files
-	Section string // secRun, secNetwork, secPPO or secEnv
+	Section string // secRun, secNetwork, secPPO or secEnv; "" for an instrument's field
 	Type    string // typeInt, typeFloat, ...
 	Unit    string // "" when the value has none
 	Range   string // what values are accepted, in words
 	Flag    string // long flag name (kebab case); "" when the key has no flag
 	Doc     string // one sentence for users
 
+	// invocation marks the keys that say where and how a run is written, not what it
+	// trains (out, resume, quiet): config.yaml and a checkpoint's configuration leave them
+	// out, so that `--config runs/<run>/config.yaml` trains the same thing again elsewhere.
+	invocation bool
+
 	// apply converts a raw value (a YAML value, an environment string or a flag's string),
-	// checks its range and stores it in s. Errors say what was expected, without the key.
-	apply func(s *settings, raw any) error
-	// value returns the key's resolved value, for printing and config.yaml.
-	value func(s *settings) any
+	// checks its range and stores it in a T. Errors say what was expected, without the key.
+	apply func(dst *T, raw any) error
+	// value returns the key's value in a T, for printing, config.yaml, the configuration a
+	// checkpoint records and the comparison on resume.
+	value func(src *T) any
 }
 
-// EnvVar is the key's environment variable.
-func (k configKey) EnvVar() string { return envPrefix + strings.ToUpper(k.Name) }
+// configKey is one row of the table of keys: the single description of a configuration key
+// from which flags, environment bindings, validation, config.yaml, docs/configuration.md,
+// the comparison on resume and the tests are derived.
+type configKey = keyOf[resolvedConfig]
+
+// instrumentKey is one field of a custom instrument (instruments.<SYM>.<field>).
+type instrumentKey = keyOf[env.InstrumentSpec]
+
+// EnvVar is the key's environment variable, HYBRIDTRAIN_ and the key in upper case; "" for
+// the fields of an instrument, which are set in files only.
+func (k keyOf[T]) EnvVar() string {
+	if k.Section == "" {
+		return ""
+	}
+	return envPrefix + strings.ToUpper(k.Name)
+}
 
 // envPrefix starts every environment variable of a key.
 const envPrefix = "HYBRIDTRAIN_"
@@ -87,10 +114,10 @@ const envPrefix = "HYBRIDTRAIN_"
 // instrumentsKey is the one nested key; it is set in files only.
 const instrumentsKey = "instruments"
 
-// instrumentFields are the keys of one custom instrument, in docs order.
-var instrumentFields = []string{
-	"point_value", "tick_size", "commission_per_side", "slippage_ticks", "typical_price",
-	"timezone", "data_session", "entry_start", "flatten_time",
+// invocationKey marks k as an invocation key (see keyOf.invocation).
+func invocationKey(k configKey) configKey {
+	k.invocation = true
+	return k
 }
 
 // configKeys returns the table of keys in docs order. It is built by a function so that no
@@ -100,132 +127,132 @@ func configKeys() []configKey {
 		// Run.
 		stringKey("market", secRun, "symbol", "built-in symbol or one under instruments",
 			"market", "instrument to train on: a built-in symbol (ES, NQ, ...) or one defined under instruments; upper-cased",
-			nil, func(s *settings) *string { return &s.Market }),
+			nil, func(s *resolvedConfig) *string { return &s.Market }),
 		stringKey("data", secRun, "path", "a bar file",
 			"data", "bar file (CSV); empty means data/<MARKET>_D1M.csv if present, else built-in synthetic bars",
-			nil, func(s *settings) *string { return &s.Data }),
+			nil, func(s *resolvedConfig) *string { return &s.Data }),
 		intKey("phase", secRun, "", "3 or 2", "phase", "3: 261 inputs through the adapter; 2: 228 inputs, no adapter",
-			checkOneOf(2, 3), func(s *settings) *int { return &s.Phase }),
+			checkOneOf(2, 3), func(s *resolvedConfig) *int { return &s.Phase }),
 		stringKey("base", secRun, "path", "a Phase 2 checkpoint directory",
 			"base", "Phase 2 checkpoint to transfer (weights, architecture, normaliser statistics); empty trains from scratch",
-			nil, func(s *settings) *string { return &s.Base }),
+			nil, func(s *resolvedConfig) *string { return &s.Base }),
 		stringKey("device", secRun, "", "auto, cpu, cuda or cuda:N",
 			"device", "where the network trains; auto is cuda:0 in a CUDA (cuda) build, else cpu",
-			checkDevice, func(s *settings) *string { return &s.Device }),
-		stringKey("out", secRun, "path", "a new or empty directory",
+			checkDevice, func(s *resolvedConfig) *string { return &s.Device }),
+		invocationKey(stringKey("out", secRun, "path", "a new or empty directory",
 			"out", "run directory; empty means runs/<phase>-<market>-<UTC time>/",
-			nil, func(s *settings) *string { return &s.Out }),
-		stringKey("resume", secRun, "path", "a checkpoint directory of a run",
+			nil, func(s *resolvedConfig) *string { return &s.Out })),
+		invocationKey(stringKey("resume", secRun, "path", "a checkpoint directory of a run",
 			"resume", "continue from this checkpoint in its run directory (only total_timesteps, eval_freq and save_freq may change)",
-			nil, func(s *settings) *string { return &s.Resume }),
-		boolKey("quiet", secRun, "quiet", "do not print the resolved configuration and progress",
-			func(s *settings) *bool { return &s.Quiet }),
+			nil, func(s *resolvedConfig) *string { return &s.Resume })),
+		invocationKey(boolKey("quiet", secRun, "quiet", "do not print the resolved configuration and progress",
+			func(s *resolvedConfig) *bool { return &s.Quiet })),
 
 		// Network.
 		layersKey("pi_layers", "hidden sizes of the policy MLP (from the base checkpoint when transferring)",
-			func(s *settings) *[]int { return &s.Policy.PiLayers }),
+			func(s *resolvedConfig) *[]int { return &s.Policy.PiLayers }),
 		layersKey("vf_layers", "hidden sizes of the value MLP (from the base checkpoint when transferring)",
-			func(s *settings) *[]int { return &s.Policy.VfLayers }),
+			func(s *resolvedConfig) *[]int { return &s.Policy.VfLayers }),
 		stringKey("activation", secNetwork, "", "relu or tanh", "", "hidden-layer activation",
-			checkEnum("relu", "tanh"), func(s *settings) *string { return &s.Policy.Activation }),
+			checkEnum("relu", "tanh"), func(s *resolvedConfig) *string { return &s.Policy.Activation }),
 
 		// PPO.
 		intKey("total_timesteps", secPPO, "env steps", ">= 1", "timesteps",
 			"training stops at the first rollout boundary at or past this many env steps (all envs together)",
-			checkMin[int64](1), func(s *settings) *int64 { return &s.PPO.TotalTimesteps }),
+			checkMin[int64](1), func(s *resolvedConfig) *int64 { return &s.PPO.TotalTimesteps }),
 		floatKey("learning_rate", secPPO, "", openLow(0, math.Inf(1)), "", "Adam learning rate (start value with lr_schedule linear)",
-			func(s *settings) *float64 { return &s.PPO.LearningRate }),
+			func(s *resolvedConfig) *float64 { return &s.PPO.LearningRate }),
 		stringKey("lr_schedule", secPPO, "", "constant or linear", "",
 			"learning-rate schedule; linear decays from learning_rate to learning_rate x lr_final_fraction",
-			checkEnum("constant", "linear"), func(s *settings) *string { return &s.PPO.LRSchedule }),
+			checkEnum("constant", "linear"), func(s *resolvedConfig) *string { return &s.PPO.LRSchedule }),
 		floatKey("lr_final_fraction", secPPO, "fraction", openLow(0, 1), "", "final learning rate of the linear schedule, as a fraction of learning_rate",
-			func(s *settings) *float64 { return &s.PPO.LRFinalFraction }),
+			func(s *resolvedConfig) *float64 { return &s.PPO.LRFinalFraction }),
 		intKey("n_envs", secPPO, "envs", ">= 1", "n-envs", "environments stepped in parallel",
-			checkMin(1), func(s *settings) *int { return &s.PPO.NEnvs }),
+			checkMin(1), func(s *resolvedConfig) *int { return &s.PPO.NEnvs }),
 		intKey("n_steps", secPPO, "steps per env", ">= 1", "", "steps each env collects per rollout",
-			checkMin(1), func(s *settings) *int { return &s.PPO.NSteps }),
+			checkMin(1), func(s *resolvedConfig) *int { return &s.PPO.NSteps }),
 		intKey("batch_size", secPPO, "transitions", ">= 1, <= n_envs x n_steps", "", "minibatch size of the update",
-			checkMin(1), func(s *settings) *int { return &s.PPO.BatchSize }),
+			checkMin(1), func(s *resolvedConfig) *int { return &s.PPO.BatchSize }),
 		intKey("n_epochs", secPPO, "", ">= 1", "", "passes over the rollout per update",
-			checkMin(1), func(s *settings) *int { return &s.PPO.NEpochs }),
+			checkMin(1), func(s *resolvedConfig) *int { return &s.PPO.NEpochs }),
 		floatKey("gamma", secPPO, "", openLow(0, 1), "", "discount factor",
-			func(s *settings) *float64 { return &s.PPO.Gamma }),
+			func(s *resolvedConfig) *float64 { return &s.PPO.Gamma }),
 		floatKey("gae_lambda", secPPO, "", openLow(0, 1), "", "GAE lambda",
-			func(s *settings) *float64 { return &s.PPO.GAELambda }),
+			func(s *resolvedConfig) *float64 { return &s.PPO.GAELambda }),
 		floatKey("clip_range", secPPO, "", openLow(0, math.Inf(1)), "", "PPO ratio clip epsilon",
-			func(s *settings) *float64 { return &s.PPO.ClipRange }),
+			func(s *resolvedConfig) *float64 { return &s.PPO.ClipRange }),
 		floatKey("clip_range_vf", secPPO, "", closed(0, math.Inf(1)), "", "value clip range; 0 turns value clipping off",
-			func(s *settings) *float64 { return &s.PPO.ClipRangeVF }),
+			func(s *resolvedConfig) *float64 { return &s.PPO.ClipRangeVF }),
 		floatKey("ent_coef", secPPO, "", closed(0, math.Inf(1)), "", "entropy coefficient of the loss",
-			func(s *settings) *float64 { return &s.PPO.EntCoef }),
+			func(s *resolvedConfig) *float64 { return &s.PPO.EntCoef }),
 		floatKey("vf_coef", secPPO, "", closed(0, math.Inf(1)), "", "value-loss coefficient of the loss",
-			func(s *settings) *float64 { return &s.PPO.VfCoef }),
+			func(s *resolvedConfig) *float64 { return &s.PPO.VfCoef }),
 		floatKey("max_grad_norm", secPPO, "", openLow(0, math.Inf(1)), "", "global gradient-norm clip over the trainable parameters",
-			func(s *settings) *float64 { return &s.PPO.MaxGradNorm }),
+			func(s *resolvedConfig) *float64 { return &s.PPO.MaxGradNorm }),
 		floatKey("target_kl", secPPO, "", closed(0, math.Inf(1)), "", "an update stops when approx_kl > 1.5 x target_kl; 0 turns the early stop off",
-			func(s *settings) *float64 { return &s.PPO.TargetKL }),
+			func(s *resolvedConfig) *float64 { return &s.PPO.TargetKL }),
 		boolKey("normalize_advantage", secPPO, "", "normalise advantages per minibatch",
-			func(s *settings) *bool { return &s.PPO.NormalizeAdvantage }),
+			func(s *resolvedConfig) *bool { return &s.PPO.NormalizeAdvantage }),
 		boolKey("norm_obs", secPPO, "", "normalise observations with running statistics",
-			func(s *settings) *bool { return &s.PPO.NormObs }),
+			func(s *resolvedConfig) *bool { return &s.PPO.NormObs }),
 		boolKey("norm_reward", secPPO, "", "normalise rewards by the running std of the discounted return",
-			func(s *settings) *bool { return &s.PPO.NormReward }),
+			func(s *resolvedConfig) *bool { return &s.PPO.NormReward }),
 		floatKey("clip_obs", secPPO, "std", openLow(0, math.Inf(1)), "", "normalised observations are clipped to +-clip_obs",
-			func(s *settings) *float64 { return &s.PPO.ClipObs }),
+			func(s *resolvedConfig) *float64 { return &s.PPO.ClipObs }),
 		floatKey("clip_reward", secPPO, "std", openLow(0, math.Inf(1)), "", "normalised rewards are clipped to +-clip_reward",
-			func(s *settings) *float64 { return &s.PPO.ClipReward }),
+			func(s *resolvedConfig) *float64 { return &s.PPO.ClipReward }),
 		boolKey("freeze_base_norm", secPPO, "", "keep the transferred statistics of the first 228 features frozen",
-			func(s *settings) *bool { return &s.PPO.FreezeBaseNorm }),
+			func(s *resolvedConfig) *bool { return &s.PPO.FreezeBaseNorm }),
 		intKey("adapter_warmup_steps", secPPO, "env steps", ">= 0", "", "when transferring, only the adapter trains for this many steps",
-			checkMin[int64](0), func(s *settings) *int64 { return &s.PPO.AdapterWarmupSteps }),
+			checkMin[int64](0), func(s *resolvedConfig) *int64 { return &s.PPO.AdapterWarmupSteps }),
 		intKey("eval_freq", secPPO, "env steps", ">= 1", "", "evaluate on the validation split at the first rollout boundary past each multiple",
-			checkMin[int64](1), func(s *settings) *int64 { return &s.PPO.EvalFreq }),
+			checkMin[int64](1), func(s *resolvedConfig) *int64 { return &s.PPO.EvalFreq }),
 		intKey("n_eval_episodes", secPPO, "episodes", ">= 1", "", "validation sessions per evaluation",
-			checkMin(1), func(s *settings) *int { return &s.PPO.NEvalEpisodes }),
+			checkMin(1), func(s *resolvedConfig) *int { return &s.PPO.NEvalEpisodes }),
 		intKey("save_freq", secPPO, "env steps", ">= 1", "", "write checkpoints/ts-<timesteps>/ at the first rollout boundary past each multiple",
-			checkMin[int64](1), func(s *settings) *int64 { return &s.PPO.SaveFreq }),
+			checkMin[int64](1), func(s *resolvedConfig) *int64 { return &s.PPO.SaveFreq }),
 		intKey("keep_checkpoints", secPPO, "checkpoints", ">= 1", "", "periodic checkpoints kept (the oldest are deleted)",
-			checkMin(1), func(s *settings) *int { return &s.PPO.KeepCheckpoints }),
+			checkMin(1), func(s *resolvedConfig) *int { return &s.PPO.KeepCheckpoints }),
 		intKey("seed", secPPO, "", ">= 0", "seed", "the run's seed; every random stream derives from it",
-			nil, func(s *settings) *uint64 { return &s.PPO.Seed }),
+			nil, func(s *resolvedConfig) *uint64 { return &s.PPO.Seed }),
 
 		// Environment.
 		stringKey("data_tz", secEnv, "IANA zone", "a time zone name", "", "zone of timestamps without an offset in bar files",
-			nil, func(s *settings) *string { return &s.Env.DataTZ }),
+			nil, func(s *resolvedConfig) *string { return &s.Env.DataTZ }),
 		floatKey("train_fraction", secEnv, "fraction", openLow(0, 1), "", "share of sessions, in time order, that train; the rest validate",
-			func(s *settings) *float64 { return &s.Env.TrainFraction }),
+			func(s *resolvedConfig) *float64 { return &s.Env.TrainFraction }),
 		intKey("warmup_bars", secEnv, "bars", ">= 1", "", "bars of history an episode needs before its first decision",
-			checkMin(1), func(s *settings) *int { return &s.Env.WarmupBars }),
+			checkMin(1), func(s *resolvedConfig) *int { return &s.Env.WarmupBars }),
 		boolKey("repair_div100", secEnv, "", "multiply bars that look divided by 100 by 100 when loading",
-			func(s *settings) *bool { return &s.Env.RepairDiv100 }),
+			func(s *resolvedConfig) *bool { return &s.Env.RepairDiv100 }),
 		floatKey("sl_atr", secEnv, "ATR14", openLow(0, math.Inf(1)), "", "stop distance from entry",
-			func(s *settings) *float64 { return &s.Env.SLATR }),
+			func(s *resolvedConfig) *float64 { return &s.Env.SLATR }),
 		floatKey("tp_ratio", secEnv, "stop distances", openLow(0, math.Inf(1)), "", "target distance from entry",
-			func(s *settings) *float64 { return &s.Env.TPRatio }),
+			func(s *resolvedConfig) *float64 { return &s.Env.TPRatio }),
 		intKey("be_offset_ticks", secEnv, "ticks", ">= 0", "", "break-even stop offset from the entry price",
-			checkMin(0), func(s *settings) *int { return &s.Env.BEOffsetTicks }),
+			checkMin(0), func(s *resolvedConfig) *int { return &s.Env.BEOffsetTicks }),
 		floatKey("trail_atr", secEnv, "ATR14", openLow(0, math.Inf(1)), "", "trailing-stop distance from the close",
-			func(s *settings) *float64 { return &s.Env.TrailATR }),
+			func(s *resolvedConfig) *float64 { return &s.Env.TrailATR }),
 		intKey("no_entry_minutes", secEnv, "minutes", ">= 0", "", "entries end this many minutes before the flatten time",
-			checkMin(0), func(s *settings) *int { return &s.Env.NoEntryMinutes }),
+			checkMin(0), func(s *resolvedConfig) *int { return &s.Env.NoEntryMinutes }),
 		intKey("contracts", secEnv, "contracts", ">= 1, <= the plan's maximum", "", "contracts per entry",
-			checkMin(1), func(s *settings) *int { return &s.Env.Contracts }),
+			checkMin(1), func(s *resolvedConfig) *int { return &s.Env.Contracts }),
 		stringKey("plan", secEnv, "", "25k, 50k, 75k, 100k, 150k, 250k or 300k", "plan", "Apex account plan (start balance, trailing amount, max contracts, target)",
-			checkEnum("25k", "50k", "75k", "100k", "150k", "250k", "300k"), func(s *settings) *string { return &s.Env.Plan }),
+			checkEnum("25k", "50k", "75k", "100k", "150k", "250k", "300k"), func(s *resolvedConfig) *string { return &s.Env.Plan }),
 		stringKey("apex_mode", secEnv, "", "evaluation or funded", "", "evaluation: the threshold always trails; funded: it stops at start + 100",
-			checkEnum(env.ApexEvaluation, env.ApexFunded), func(s *settings) *string { return &s.Env.ApexMode }),
+			checkEnum(env.ApexEvaluation, env.ApexFunded), func(s *resolvedConfig) *string { return &s.Env.ApexMode }),
 		intKey("min_trading_days", secEnv, "sessions", ">= 1", "", "sessions with a trade an evaluation needs to pass",
-			checkMin(1), func(s *settings) *int { return &s.Env.MinTradingDays }),
+			checkMin(1), func(s *resolvedConfig) *int { return &s.Env.MinTradingDays }),
 		intKey("episode_sessions", secEnv, "sessions", ">= 1", "", "sessions per training episode",
-			checkMin(1), func(s *settings) *int { return &s.Env.EpisodeSessions }),
+			checkMin(1), func(s *resolvedConfig) *int { return &s.Env.EpisodeSessions }),
 		stringKey("reward", secEnv, "", "pnl or apex-shaped", "", "reward function",
-			checkEnum(env.RewardPnL, env.RewardApexShaped), func(s *settings) *string { return &s.Env.Reward }),
+			checkEnum(env.RewardPnL, env.RewardApexShaped), func(s *resolvedConfig) *string { return &s.Env.Reward }),
 		floatKey("reward_scale_ticks", secEnv, "ticks", openLow(0, math.Inf(1)), "", "one unit of pnl reward",
-			func(s *settings) *float64 { return &s.Env.RewardScaleTicks }),
+			func(s *resolvedConfig) *float64 { return &s.Env.RewardScaleTicks }),
 		floatKey("breach_reward", secEnv, "reward", anyFinite(), "", "added to the reward on an Apex breach",
-			func(s *settings) *float64 { return &s.Env.BreachReward }),
+			func(s *resolvedConfig) *float64 { return &s.Env.BreachReward }),
 		floatKey("invalid_action_reward", secEnv, "reward", anyFinite(), "", "reward of a masked action",
-			func(s *settings) *float64 { return &s.Env.InvalidActionReward }),
+			func(s *resolvedConfig) *float64 { return &s.Env.InvalidActionReward }),
 
 		// The nested key.
 		{Name: instrumentsKey, Section: secEnv, Type: typeInstruments, Range: "symbol -> instrument (see below)",
@@ -233,42 +260,80 @@ func configKeys() []configKey {
 	}
 }
 
+// instrumentKeys returns the fields of an instrument (instruments.<SYM>.<field>) in docs
+// order: how files set them, how config.yaml and a checkpoint's configuration write them, and
+// how a resumed run compares them.
+func instrumentKeys() []instrumentKey {
+	return []instrumentKey{
+		floatKey("point_value", "", "dollars per point", openLow(0, math.Inf(1)), "", "",
+			func(s *env.InstrumentSpec) *float64 { return &s.PointValue }),
+		floatKey("tick_size", "", "points", openLow(0, math.Inf(1)), "", "",
+			func(s *env.InstrumentSpec) *float64 { return &s.TickSize }),
+		floatKey("commission_per_side", "", "dollars per contract", closed(0, math.Inf(1)), "", "",
+			func(s *env.InstrumentSpec) *float64 { return &s.CommissionPerSide }),
+		intKey("slippage_ticks", "", "ticks", ">= 0", "", "",
+			checkMin(0), func(s *env.InstrumentSpec) *int { return &s.SlippageTicks }),
+		floatKey("typical_price", "", "points", openLow(0, math.Inf(1)), "", "",
+			func(s *env.InstrumentSpec) *float64 { return &s.TypicalPrice }),
+		stringKey("timezone", "", "IANA zone", "e.g. `America/Chicago`", "", "",
+			nil, func(s *env.InstrumentSpec) *string { return &s.Timezone }),
+		stringsKey("data_session", "`HH:MM-HH:MM` bar open times", "increasing, not overlapping (gaps are breaks)",
+			func(s *env.InstrumentSpec) *[]string { return &s.DataSession }),
+		stringKey("entry_start", "", "`HH:MM`", "inside the data session", "", "",
+			nil, func(s *env.InstrumentSpec) *string { return &s.EntryStart }),
+		stringKey("flatten_time", "", "`HH:MM`", "inside the data session, after entry_start", "", "",
+			nil, func(s *env.InstrumentSpec) *string { return &s.FlattenTime }),
+	}
+}
+
 // lookupKey returns the key called name.
-func lookupKey(keys []configKey, name string) (configKey, bool) {
+func lookupKey[T any](keys []keyOf[T], name string) (keyOf[T], bool) {
 	for _, k := range keys {
 		if k.Name == name {
 			return k, true
 		}
 	}
-	return configKey{}, false
+	return keyOf[T]{}, false
+}
+
+// keyNames returns the names of keys, in order.
+func keyNames[T any](keys []keyOf[T]) []string {
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.Name
+	}
+	return names
 }
 
 // ---- key constructors ----
+//
+// Each takes the key's description and field, a function from the T that holds the key to
+// the field, and returns a key that converts, checks and stores values there.
 
 type integer interface{ ~int | ~int64 | ~uint64 }
 
-func intKey[T integer](name, section, unit, rng, flag, doc string, check func(T) error, field func(*settings) *T) configKey {
-	return configKey{
+func intKey[T any, N integer](name, section, unit, rng, flag, doc string, check func(N) error, field func(*T) *N) keyOf[T] {
+	return keyOf[T]{
 		Name: name, Section: section, Type: typeInt, Unit: unit, Range: rng, Flag: flag, Doc: doc,
-		apply: func(s *settings, raw any) error {
+		apply: func(dst *T, raw any) error {
 			n, err := toInt64(raw)
 			if err != nil {
 				return err
 			}
-			var v T
+			var v N
 			if _, unsigned := any(v).(uint64); unsigned && n < 0 {
 				return fmt.Errorf("want an integer >= 0, got %d", n)
 			}
-			v = T(n)
+			v = N(n)
 			if check != nil {
 				if err := check(v); err != nil {
 					return err
 				}
 			}
-			*field(s) = v
+			*field(dst) = v
 			return nil
 		},
-		value: func(s *settings) any { return *field(s) },
+		value: func(src *T) any { return *field(src) },
 	}
 }
 
@@ -309,10 +374,10 @@ func (r floatRange) String() string {
 	return lb + fmtFloat(r.lo) + ", " + fmtFloat(r.hi) + rb
 }
 
-func floatKey(name, section, unit string, r floatRange, flag, doc string, field func(*settings) *float64) configKey {
-	return configKey{
+func floatKey[T any](name, section, unit string, r floatRange, flag, doc string, field func(*T) *float64) keyOf[T] {
+	return keyOf[T]{
 		Name: name, Section: section, Type: typeFloat, Unit: unit, Range: r.String(), Flag: flag, Doc: doc,
-		apply: func(s *settings, raw any) error {
+		apply: func(dst *T, raw any) error {
 			x, err := toFloat(raw)
 			if err != nil {
 				return err
@@ -320,35 +385,35 @@ func floatKey(name, section, unit string, r floatRange, flag, doc string, field 
 			if !r.contains(x) {
 				return fmt.Errorf("want a number %s, got %s", r, fmtFloat(x))
 			}
-			*field(s) = x
+			*field(dst) = x
 			return nil
 		},
-		value: func(s *settings) any { return *field(s) },
+		value: func(src *T) any { return *field(src) },
 	}
 }
 
-func boolKey(name, section, flag, doc string, field func(*settings) *bool) configKey {
-	return configKey{
+func boolKey[T any](name, section, flag, doc string, field func(*T) *bool) keyOf[T] {
+	return keyOf[T]{
 		Name: name, Section: section, Type: typeBool, Range: "true or false", Flag: flag, Doc: doc,
-		apply: func(s *settings, raw any) error {
+		apply: func(dst *T, raw any) error {
 			b, err := toBool(raw)
 			if err != nil {
 				return err
 			}
-			*field(s) = b
+			*field(dst) = b
 			return nil
 		},
-		value: func(s *settings) any { return *field(s) },
+		value: func(src *T) any { return *field(src) },
 	}
 }
 
-func stringKey(name, section, unit, rng, flag, doc string, check func(string) error, field func(*settings) *string) configKey {
-	return configKey{
+func stringKey[T any](name, section, unit, rng, flag, doc string, check func(string) error, field func(*T) *string) keyOf[T] {
+	return keyOf[T]{
 		Name: name, Section: section, Type: typeString, Unit: unit, Range: rng, Flag: flag, Doc: doc,
-		apply: func(s *settings, raw any) error {
+		apply: func(dst *T, raw any) error {
 			str, ok := raw.(string)
 			if !ok {
-				return fmt.Errorf("want a string, got %v", raw)
+				return fmt.Errorf("want a string, got %v", describeRaw(raw))
 			}
 			str = strings.TrimSpace(str)
 			if check != nil {
@@ -359,25 +424,41 @@ func stringKey(name, section, unit, rng, flag, doc string, check func(string) er
 			if name == "market" {
 				str = strings.ToUpper(str)
 			}
-			*field(s) = str
+			*field(dst) = str
 			return nil
 		},
-		value: func(s *settings) any { return *field(s) },
+		value: func(src *T) any { return *field(src) },
 	}
 }
 
-func layersKey(name, doc string, field func(*settings) *[]int) configKey {
-	return configKey{
+// stringsKey is a list of strings; a single string is a list of one.
+func stringsKey[T any](name, unit, rng string, field func(*T) *[]string) keyOf[T] {
+	return keyOf[T]{
+		Name: name, Type: typeStrings, Unit: unit, Range: rng,
+		apply: func(dst *T, raw any) error {
+			list, err := toStrings(raw)
+			if err != nil {
+				return err
+			}
+			*field(dst) = list
+			return nil
+		},
+		value: func(src *T) any { return append([]string(nil), *field(src)...) },
+	}
+}
+
+func layersKey[T any](name, doc string, field func(*T) *[]int) keyOf[T] {
+	return keyOf[T]{
 		Name: name, Section: secNetwork, Type: typeLayers, Unit: "units", Range: "one or more sizes >= 1", Doc: doc,
-		apply: func(s *settings, raw any) error {
+		apply: func(dst *T, raw any) error {
 			layers, err := toLayers(raw)
 			if err != nil {
 				return err
 			}
-			*field(s) = layers
+			*field(dst) = layers
 			return nil
 		},
-		value: func(s *settings) any { return append([]int(nil), *field(s)...) },
+		value: func(src *T) any { return append([]int(nil), *field(src)...) },
 	}
 }
 
@@ -539,6 +620,25 @@ func toLayers(raw any) ([]int, error) {
 		layers[i] = int(n)
 	}
 	return layers, nil
+}
+
+// toStrings reads a list of strings; a single string is a list of one.
+func toStrings(raw any) ([]string, error) {
+	switch v := raw.(type) {
+	case string:
+		return []string{strings.TrimSpace(v)}, nil
+	case []any:
+		out := make([]string, len(v))
+		for i, it := range v {
+			s, ok := it.(string)
+			if !ok {
+				return nil, fmt.Errorf("want a list of \"HH:MM-HH:MM\" ranges, got %v at position %d", describeRaw(it), i+1)
+			}
+			out[i] = strings.TrimSpace(s)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("want a list of \"HH:MM-HH:MM\" ranges, got %v", describeRaw(raw))
 }
 
 func describeRaw(raw any) string {

@@ -40,7 +40,7 @@ func (d dataSource) String() string {
 
 // resolveData picks the bar file: an explicit data key must exist (else a data error, exit
 // 3); without one, data/<SYM>_D1M.csv if present, else synthetic bars.
-func resolveData(s *settings) (dataSource, error) {
+func resolveData(s *resolvedConfig) (dataSource, error) {
 	if s.Data != "" {
 		st, err := os.Stat(s.Data)
 		switch {
@@ -98,7 +98,7 @@ func marketsWithData(known []string) []string {
 
 // resolveDevice turns the device key into a device: auto is device.Auto(); cuda in a build
 // without the cuda tag is a usage error that says how to build with CUDA.
-func resolveDevice(s *settings) (device.Device, error) {
+func resolveDevice(s *resolvedConfig) (device.Device, error) {
 	if strings.EqualFold(s.Device, "auto") {
 		return device.Auto(), nil
 	}
@@ -113,7 +113,7 @@ func resolveDevice(s *settings) (device.Device, error) {
 }
 
 // source names the layer of key's value ("phase defaults" when no layer above set it).
-func (s *settings) source(key string) string {
+func (s *resolvedConfig) source(key string) string {
 	if w, ok := s.sources[key]; ok {
 		return w
 	}

@@ -104,7 +104,7 @@ func runTrain(ctx context.Context, a *app, opts *trainOptions) error {
 // (not a missing --market, which a resumed run takes from its run's config.yaml), and so is
 // a checkpoint outside a run directory when nothing else names the market. configFile is
 // the config file in use ("" when none).
-func checkResume(s *settings, configFile string) error {
+func checkResume(s *resolvedConfig, configFile string) error {
 	if s.Resume == "" {
 		return nil
 	}
@@ -126,7 +126,7 @@ type runPlan struct {
 
 // planRun resolves what train needs before it starts: the instrument, the data file, the
 // device, and consistency of phase, base and resume.
-func planRun(s *settings) (runPlan, error) {
+func planRun(s *resolvedConfig) (runPlan, error) {
 	if _, err := s.instrument(); err != nil {
 		return runPlan{}, err
 	}
@@ -171,7 +171,7 @@ func planRun(s *settings) (runPlan, error) {
 
 // trainRun loads the data, prepares the run directory and runs the trainer, printing the
 // outcome on stdout.
-func (a *app) trainRun(ctx context.Context, s *settings, plan runPlan) (err error) {
+func (a *app) trainRun(ctx context.Context, s *resolvedConfig, plan runPlan) (err error) {
 	inst, err := s.instrument()
 	if err != nil {
 		return err
@@ -289,7 +289,7 @@ func resumeConfigFile(flags *pflag.FlagSet) string {
 
 // askMarket lists the markets with data files plus "synthetic" and asks; synthetic then
 // asks which instrument the synthetic bars are for.
-func (a *app) askMarket(ctx context.Context, s *settings) error {
+func (a *app) askMarket(ctx context.Context, s *resolvedConfig) error {
 	known := s.knownMarkets()
 	withData := marketsWithData(known)
 	if len(withData) == 0 {
@@ -324,7 +324,7 @@ func (a *app) askMarket(ctx context.Context, s *settings) error {
 }
 
 // confirm shows the resolved run and asks to go on; declining is errAborted (exit 1).
-func (a *app) confirm(ctx context.Context, s *settings, plan runPlan) error {
+func (a *app) confirm(ctx context.Context, s *resolvedConfig, plan runPlan) error {
 	base := "none (from scratch)"
 	if s.Base != "" {
 		base = s.Base
