@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -577,5 +579,99 @@ func TestUnknownEnvironmentVariables(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+// TestResumeKeysNameEverySetting: each recorded setting of a run (every field of the PPO,
+// network and environment configurations but the dimensions the trainer fixes, and every
+// field of the instrument) is read by exactly one key of the table, so that a change on
+// resume is named as files name it and never by state.json's field names.
+func TestResumeKeysNameEverySetting(t *testing.T) {
+	base := ppo.RunSettings{
+		Phase: 3, Market: "NQ", PPO: ppo.DefaultConfig(), Policy: policy.DefaultConfig(), Env: env.DefaultConfig(),
+		Instrument: &ppo.InstrumentRecord{Symbol: "NQ", PointValue: 20, TickSize: 0.25, Timezone: "America/New_York",
+			DataSession: []string{"18:00-16:59"}, EntryStart: "09:30", FlattenTime: "16:55"},
+	}
+	// The trainer fixes these from the phase and the environment; no key sets them.
+	fixed := []string{"ObsDim", "BaseDim", "NumActions"}
+	parts := []struct {
+		name   string
+		prefix string // of the key a change must be named by
+		value  func(r *ppo.RunSettings) reflect.Value
+	}{
+		{"ppo.Config", "", func(r *ppo.RunSettings) reflect.Value { return reflect.ValueOf(&r.PPO).Elem() }},
+		{"policy.Config", "", func(r *ppo.RunSettings) reflect.Value { return reflect.ValueOf(&r.Policy).Elem() }},
+		{"env.Config", "", func(r *ppo.RunSettings) reflect.Value { return reflect.ValueOf(&r.Env).Elem() }},
+		{"instrument", "instruments.NQ.", func(r *ppo.RunSettings) reflect.Value { return reflect.ValueOf(r.Instrument).Elem() }},
+	}
+	keys := map[string]bool{}
+	for _, kv := range resumeKeys(&base) {
+		keys[kv.Key] = true
+	}
+	for _, part := range parts {
+		typ := part.value(&base).Type()
+		for i := range typ.NumField() {
+			field := typ.Field(i).Name
+			if slices.Contains(fixed, field) || part.prefix != "" && field == "Symbol" {
+				continue
+			}
+			t.Run(part.name+"."+field, func(t *testing.T) {
+				cur := base
+				cur.Policy.PiLayers = slices.Clone(base.Policy.PiLayers)
+				in := *base.Instrument
+				cur.Instrument = &in
+				f := part.value(&cur).Field(i)
+				switch f.Kind() {
+				case reflect.Int, reflect.Int64:
+					f.SetInt(f.Int() + 1)
+				case reflect.Uint64:
+					f.SetUint(f.Uint() + 1)
+				case reflect.Float64:
+					f.SetFloat(f.Float() + 0.5)
+				case reflect.Bool:
+					f.SetBool(!f.Bool())
+				case reflect.String:
+					f.SetString(f.String() + "x")
+				case reflect.Slice:
+					f.Set(reflect.Append(f, reflect.Zero(f.Type().Elem())))
+				default:
+					t.Fatalf("a %s field: teach this test to change it", f.Kind())
+				}
+				var changed []string
+				was, now := resumeKeys(&base), resumeKeys(&cur)
+				for j := range was {
+					if !reflect.DeepEqual(was[j], now[j]) {
+						changed = append(changed, was[j].Key)
+					}
+				}
+				if len(changed) != 1 || !strings.HasPrefix(changed[0], part.prefix) || !keys[changed[0]] {
+					t.Errorf("changing %s changes the keys %v, want one key of the table", field, changed)
+				}
+			})
+		}
+	}
+}
+
+// TestPPOKeysAreConfigJSONNames: ppo.Config's json names, which state.json writes and the
+// trainer uses for its resumable keys (total_timesteps, eval_freq, save_freq), are the names
+// of the table's PPO keys.
+func TestPPOKeysAreConfigJSONNames(t *testing.T) {
+	data, err := json.Marshal(ppo.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(data, &fields); err != nil {
+		t.Fatal(err)
+	}
+	var table []string
+	for _, k := range configKeys() {
+		if k.Section == secPPO {
+			table = append(table, k.Name)
+		}
+	}
+	slices.Sort(table)
+	if got := slices.Sorted(maps.Keys(fields)); !slices.Equal(got, table) {
+		t.Errorf("ppo.Config's json names\n%v\nwant the PPO keys\n%v", got, table)
 	}
 }

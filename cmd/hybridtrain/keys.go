@@ -286,6 +286,30 @@ func instrumentKeys() []instrumentKey {
 	}
 }
 
+// resumeKeys lists the configuration of a run's settings (those a checkpoint recorded, or a
+// resumed run's) key by key, each key reading its own value, for the trainer to compare on
+// resume (ppo.Setup.ConfigKeys): the keys of the network, PPO and environment sections, and
+// the fields of the market's instrument as instruments.<SYM>.<field>. The run section is not
+// listed: the trainer checks phase, market, data and base itself, and device, out, resume
+// and quiet may change.
+func resumeKeys(r *ppo.RunSettings) []ppo.KeyValue {
+	c := &resolvedConfig{Phase: r.Phase, Market: r.Market, Base: r.Base, PPO: r.PPO, Policy: r.Policy, Env: r.Env}
+	var out []ppo.KeyValue
+	for _, k := range configKeys() {
+		if k.Section == secRun || k.Type == typeInstruments {
+			continue
+		}
+		out = append(out, ppo.KeyValue{Key: k.Name, Value: k.value(c)})
+	}
+	if r.Instrument != nil {
+		spec := r.Instrument.Spec()
+		for _, f := range instrumentKeys() {
+			out = append(out, ppo.KeyValue{Key: instrumentsKey + "." + r.Instrument.Symbol + "." + f.Name, Value: f.value(&spec)})
+		}
+	}
+	return out
+}
+
 // lookupKey returns the key called name.
 func lookupKey[T any](keys []keyOf[T], name string) (keyOf[T], bool) {
 	for _, k := range keys {

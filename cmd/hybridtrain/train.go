@@ -213,7 +213,7 @@ func (a *app) trainRun(ctx context.Context, s *resolvedConfig, plan runPlan) (er
 	setup := ppo.Setup{
 		Phase: s.Phase, Market: s.Market, Dataset: ds, Env: s.Env, Policy: s.Policy, PPO: s.PPO,
 		Device: plan.device, BaseDir: s.Base, ResumeDir: s.Resume, RunDir: runDir,
-		ConfigYAML: cfgYAML, Config: configValues(s), ToolVersion: toolVersion(), Now: a.now,
+		ConfigYAML: cfgYAML, Config: configValues(s), ConfigKeys: resumeKeys, ToolVersion: toolVersion(), Now: a.now,
 	}
 	if runDir != "" {
 		fmt.Fprintf(a.stderr, "run directory: %s\n", runDir)
