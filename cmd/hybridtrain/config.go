@@ -47,6 +47,11 @@ type configRequest struct {
 	testMode    bool           // apply configs/test.yaml
 	ignoreLocal bool           // `test` reads ./hybridtrain.yaml only when --config names it
 	checkpoint  *configLayer   // eval: the checkpoint's resolved configuration, above the overlay
+
+	// runConfigOf, when set and configFile is "", returns the config file of the run that
+	// the checkpoint named by the resume key belongs to ("" when it has none), and that file
+	// is then the config file: train sets it, so that `train --resume DIR` needs no other flag.
+	runConfigOf func(checkpoint string) string
 }
 
 // configLayer is one parsed configuration file.
@@ -94,6 +99,10 @@ type resolved struct {
 	settings *resolvedConfig
 	layers   []configLayer // lowest first
 	warnings []string      // e.g. unknown HYBRIDTRAIN_* variables
+	// configFile is the config file read because --config named it or because it is the
+	// resumed run's (configRequest.runConfigOf); "" when neither (./hybridtrain.yaml read by
+	// default does not count).
+	configFile string
 }
 
 // loadSettings applies the layers and validates every value. fsys holds the embedded
@@ -115,6 +124,17 @@ func loadSettings(fsys fs.FS, req configRequest) (*resolved, error) {
 	if req.checkpoint != nil {
 		upper = append(upper, *req.checkpoint)
 	}
+	if req.configFile == "" && req.runConfigOf != nil {
+		// The resume key picks the config file, so it is read first, like any key, from the
+		// layers that can set it before there is a file: flags, environment, built-in files.
+		resume, err := probeKey(append([]configLayer{base}, upper...), keys, req.flags, "resume")
+		if err != nil {
+			return nil, err
+		}
+		if resume.Resume != "" {
+			req.configFile = req.runConfigOf(resume.Resume)
+		}
+	}
 	if user, err := readUserFile(req, keys); err != nil {
 		return nil, err
 	} else if user != nil {
@@ -123,24 +143,20 @@ func loadSettings(fsys fs.FS, req configRequest) (*resolved, error) {
 
 	// The phase picks the bottom layer, so it is resolved first from the layers above.
 	layers := append([]configLayer{base}, upper...)
-	v, err := newViper(layers, keys, req.flags)
+	phase, err := probeKey(layers, keys, req.flags, "phase")
 	if err != nil {
 		return nil, err
 	}
-	var probe resolvedConfig
-	phaseKey, _ := lookupKey(keys, "phase")
-	if err := applyKey(&probe, phaseKey, v, layers, req.flags); err != nil {
-		return nil, err
-	}
-	if probe.Phase == 2 {
+	if phase.Phase == 2 {
 		p2, err := readEmbedded(fsys, phase2File, keys)
 		if err != nil {
 			return nil, err
 		}
 		layers = append([]configLayer{base, p2}, upper...)
-		if v, err = newViper(layers, keys, req.flags); err != nil {
-			return nil, err
-		}
+	}
+	v, err := newViper(layers, keys, req.flags)
+	if err != nil {
+		return nil, err
 	}
 
 	s := &resolvedConfig{sources: map[string]string{}, Env: env.DefaultConfig(), PPO: ppo.DefaultConfig(), Policy: policy.DefaultConfig()}
@@ -164,7 +180,25 @@ func loadSettings(fsys fs.FS, req configRequest) (*resolved, error) {
 	if err := validateSettings(s); err != nil {
 		return nil, err
 	}
-	return &resolved{settings: s, layers: layers, warnings: unknownEnvWarnings(keys)}, nil
+	return &resolved{settings: s, layers: layers, warnings: unknownEnvWarnings(keys), configFile: req.configFile}, nil
+}
+
+// probeKey resolves the one key name from layers, the environment and flags, for the keys
+// that choose layers (phase, resume); the result holds that key alone.
+func probeKey(layers []configLayer, keys []configKey, flags *pflag.FlagSet, name string) (*resolvedConfig, error) {
+	k, ok := lookupKey(keys, name)
+	if !ok {
+		return nil, fmt.Errorf("config: no key %s", name) // a programming error
+	}
+	v, err := newViper(layers, keys, flags)
+	if err != nil {
+		return nil, err
+	}
+	var probe resolvedConfig
+	if err := applyKey(&probe, k, v, layers, flags); err != nil {
+		return nil, err
+	}
+	return &probe, nil
 }
 
 // newViper builds a local viper (never the global one) with the file layers merged in

@@ -582,6 +582,49 @@ func TestUnknownEnvironmentVariables(t *testing.T) {
 	}
 }
 
+// TestResumeReadsTheRunsConfig: the resume key, from its flag or its environment variable
+// like every key, makes the resumed run's config.yaml the config file unless --config names
+// one.
+func TestResumeReadsTheRunsConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		env      string   // HYBRIDTRAIN_RESUME
+		args     []string // train's flags
+		config   string   // --config
+		market   string
+		file     string // resolved.configFile
+		resumeBy string // the layer resume came from
+	}{
+		{name: "flag", args: []string{"--resume", "run/final"}, market: "ES", file: "run/config.yaml", resumeBy: "--resume"},
+		{name: "environment", env: " run/checkpoints/ts-000000128 ", market: "ES", file: "run/config.yaml", resumeBy: "$HYBRIDTRAIN_RESUME"},
+		{name: "flag over environment", env: "elsewhere/final", args: []string{"--resume", "run/final"}, market: "ES", file: "run/config.yaml", resumeBy: "--resume"},
+		{name: "--config wins", env: "run/final", config: "mine.yaml", market: "GC", file: "mine.yaml", resumeBy: "$HYBRIDTRAIN_RESUME"},
+		{name: "a run without config.yaml", env: "bare/final", market: "", file: "", resumeBy: "$HYBRIDTRAIN_RESUME"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inTempDir(t)
+			for _, d := range []string{"run/final", "run/checkpoints/ts-000000128", "bare/final"} {
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			writeFile(t, "run/config.yaml", "market: ES\n")
+			writeFile(t, "mine.yaml", "market: GC\n")
+			if tc.env != "" {
+				t.Setenv(envPrefix+"RESUME", tc.env)
+			}
+			res, err := loadSettings(configs.FS, configRequest{flags: trainFlags(t, tc.args...), configFile: tc.config, runConfigOf: runConfigFile})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := res.settings
+			if s.Market != tc.market || res.configFile != tc.file || s.source("resume") != tc.resumeBy {
+				t.Errorf("market %q, config file %q, resume from %s; want %q, %q, %s", s.Market, res.configFile, s.source("resume"), tc.market, tc.file, tc.resumeBy)
+			}
+		})
+	}
+}
+
 // TestResumeKeysNameEverySetting: each recorded setting of a run (every field of the PPO,
 // network and environment configurations but the dimensions the trainer fixes, and every
 // field of the instrument) is read by exactly one key of the table, so that a change on

@@ -59,19 +59,15 @@ interrupted/ and exits 130; a second Ctrl-C exits 130 at once.`,
 // runTrain resolves the configuration, the market, the data and the device, confirms on a
 // terminal, and trains.
 func runTrain(ctx context.Context, a *app, opts *trainOptions) error {
-	req := configRequest{flags: opts.flags, configFile: opts.configFile, testMode: opts.test}
-	if req.configFile == "" {
-		// A resumed run reads its own config.yaml unless --config says otherwise, so
-		// that `train --resume DIR` needs no other flag.
-		req.configFile = resumeConfigFile(opts.flags)
-	}
+	// A resumed run reads its own config.yaml unless --config says otherwise.
+	req := configRequest{flags: opts.flags, configFile: opts.configFile, testMode: opts.test, runConfigOf: runConfigFile}
 	res, err := loadSettings(a.configs, req)
 	if err != nil {
 		return err
 	}
 	s := res.settings
 	a.warn(res.warnings)
-	if err := checkResume(s, req.configFile); err != nil {
+	if err := checkResume(s, res.configFile); err != nil {
 		return err
 	}
 	interactive := a.interactive(opts.nonInteractive)
@@ -103,7 +99,7 @@ func runTrain(ctx context.Context, a *app, opts *trainOptions) error {
 // checkResume checks --resume before anything is asked: a missing checkpoint is exit 4
 // (not a missing --market, which a resumed run takes from its run's config.yaml), and so is
 // a checkpoint outside a run directory when nothing else names the market. configFile is
-// the config file in use ("" when none).
+// the config file --config or the resumed run named (resolved.configFile; "" when none).
 func checkResume(s *resolvedConfig, configFile string) error {
 	if s.Resume == "" {
 		return nil
@@ -268,19 +264,10 @@ func orNone(s string) string {
 	return s
 }
 
-// resumeConfigFile returns <run>/config.yaml of the checkpoint --resume names (flag, else
-// environment), "" when there is none.
-func resumeConfigFile(flags *pflag.FlagSet) string {
-	dir := ""
-	if f := flags.Lookup("resume"); f != nil && f.Changed {
-		dir = f.Value.String()
-	} else if v := os.Getenv(envPrefix + "RESUME"); v != "" {
-		dir = v
-	}
-	if dir == "" {
-		return ""
-	}
-	p := filepath.Join(ppo.RunDirOf(dir), ppo.ConfigFile)
+// runConfigFile returns the config.yaml of the run a checkpoint directory belongs to, ""
+// when there is none.
+func runConfigFile(checkpoint string) string {
+	p := filepath.Join(ppo.RunDirOf(checkpoint), ppo.ConfigFile)
 	if !fileExists(p) {
 		return ""
 	}
