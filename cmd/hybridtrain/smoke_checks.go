@@ -24,9 +24,6 @@ import (
 // roundtripRows is how many validation observations the roundtrip check compares.
 const roundtripRows = 256
 
-// metricsFileName is the run directory's metrics log (ppo writes it; see docs/training.md).
-const metricsFileName = "metrics.jsonl"
-
 // smokeRun is what the checks of `test` look at: the trainer's Result and error, what the
 // command line received from it (seen) and, read on demand, the files of the run directory.
 type smokeRun struct {
@@ -107,7 +104,7 @@ type metricsLine struct {
 // metricsFile reads and caches the run's metrics.jsonl.
 func (r *smokeRun) metricsFile() ([]metricsLine, error) {
 	if !r.linesRead {
-		r.lines, r.linesErr = readMetricsLines(filepath.Join(r.result.RunDir, metricsFileName))
+		r.lines, r.linesErr = readMetricsLines(filepath.Join(r.result.RunDir, ppo.MetricsFile))
 		r.linesRead = true
 	}
 	return r.lines, r.linesErr
@@ -125,7 +122,7 @@ func readMetricsLines(path string) ([]metricsLine, error) {
 		if len(raw) == 0 && len(data) == 0 {
 			break // an empty file has no lines
 		}
-		where := fmt.Sprintf("%s:%d", metricsFileName, i+1)
+		where := fmt.Sprintf("%s:%d", ppo.MetricsFile, i+1)
 		d := json.NewDecoder(bytes.NewReader(raw))
 		d.UseNumber() // keep numbers as written: a value out of float64's range must show
 		var v map[string]any
@@ -258,12 +255,12 @@ func checkFinite(_ context.Context, r *smokeRun) (string, error) {
 	// Every rollout and evaluation must have its line: a missing one would pass unseen.
 	if nr, ne := countKinds(lines); nr != res.Rollouts || ne != res.Evals {
 		return "", fmt.Errorf("%s has %d rollout and %d eval lines, the run had %d rollouts and %d evaluations",
-			metricsFileName, nr, ne, res.Rollouts, res.Evals)
+			ppo.MetricsFile, nr, ne, res.Rollouts, res.Evals)
 	}
 	for _, l := range lines {
 		for _, k := range slices.Sorted(maps.Keys(l.values)) {
 			if why := finiteValue(l.values[k]); why != "" {
-				bad = append(bad, fmt.Sprintf("%s:%d: %s = %s", metricsFileName, l.n, k, why))
+				bad = append(bad, fmt.Sprintf("%s:%d: %s = %s", ppo.MetricsFile, l.n, k, why))
 			}
 		}
 	}
@@ -284,7 +281,7 @@ func checkFinite(_ context.Context, r *smokeRun) (string, error) {
 		return "", errors.New("the trainer saw a NaN or Inf in a metric or a final parameter")
 	}
 	return fmt.Sprintf("no NaN or Inf in %d rollouts' and %d evaluations' metrics (as reported and in %s) or in final/'s %d values",
-		len(r.seen.rollouts), len(r.seen.evals), metricsFileName, nModel+nOpt), nil
+		len(r.seen.rollouts), len(r.seen.evals), ppo.MetricsFile, nModel+nOpt), nil
 }
 
 // checkMasks counts the masked actions taken: in training, as the training envs counted
@@ -309,13 +306,13 @@ func checkMasks(_ context.Context, r *smokeRun) (string, error) {
 		}
 		n, err := jsonInt(l.values["eval/masked_actions"])
 		if err != nil {
-			return "", fmt.Errorf("%s:%d: eval/masked_actions: %v", metricsFileName, l.n, err)
+			return "", fmt.Errorf("%s:%d: eval/masked_actions: %v", ppo.MetricsFile, l.n, err)
 		}
 		loggedMasked += n
 	}
 	if res.InvalidActions != 0 || evalMasked != 0 || loggedMasked != 0 {
 		return "", fmt.Errorf("masked actions taken: %d in training, %d in %d evaluations (%d in %s)",
-			res.InvalidActions, evalMasked, len(r.seen.evals), loggedMasked, metricsFileName)
+			res.InvalidActions, evalMasked, len(r.seen.evals), loggedMasked, ppo.MetricsFile)
 	}
 	return fmt.Sprintf("0 masked actions in training and in %d evaluations", len(r.seen.evals)), nil
 }
@@ -381,17 +378,17 @@ func checkAdapter(_ context.Context, r *smokeRun) (string, error) {
 		for _, k := range keys {
 			v, ok := l.values[k]
 			if !ok {
-				return "", fmt.Errorf("%s:%d: no %s", metricsFileName, l.n, k)
+				return "", fmt.Errorf("%s:%d: no %s", ppo.MetricsFile, l.n, k)
 			}
 			if why := finiteValue(v); why != "" {
-				return "", fmt.Errorf("%s:%d: %s = %s", metricsFileName, l.n, k, why)
+				return "", fmt.Errorf("%s:%d: %s = %s", ppo.MetricsFile, l.n, k, why)
 			}
 		}
 	}
 	if int64(logged) != res.Rollouts {
-		return "", fmt.Errorf("%s has %d rollout lines, the run had %d rollouts", metricsFileName, logged, res.Rollouts)
+		return "", fmt.Errorf("%s has %d rollout lines, the run had %d rollouts", ppo.MetricsFile, logged, res.Rollouts)
 	}
-	return fmt.Sprintf("%d finite statistics in all %d rollouts (as reported and in %s)", len(keys), res.Rollouts, metricsFileName), nil
+	return fmt.Sprintf("%d finite statistics in all %d rollouts (as reported and in %s)", len(keys), res.Rollouts, ppo.MetricsFile), nil
 }
 
 func checkEval(_ context.Context, r *smokeRun) (string, error) {

@@ -89,7 +89,7 @@ func writeMetrics(t *testing.T, r *smokeRun, lines []map[string]any) {
 		}
 		b = append(append(b, j...), '\n')
 	}
-	if err := os.WriteFile(filepath.Join(r.result.RunDir, metricsFileName), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(r.result.RunDir, ppo.MetricsFile), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
