@@ -5,7 +5,7 @@
 #                               ppoloss the PPO loss's one definition, below device and policy;
 #                               atomicfile writes files all at once)
 #   device -> gemm, vec, ppoloss      adapter -> device
-#   policy -> adapter, device, gemm, vec, ppoloss
+#   policy -> adapter, device, gemm, vec, ppoloss, atomicfile
 #   ppo -> env, device, adapter, policy, atomicfile         report -> env, policy, ppo, atomicfile
 #
 # Also fails on: a CLI library (cobra, viper, pflag, progressbar) anywhere under internal/;
@@ -20,7 +20,7 @@ allowed() {
     env|gemm|vec|ppoloss|atomicfile) echo "" ;;
     device)     echo "gemm vec ppoloss" ;;
     adapter)    echo "device" ;;
-    policy)     echo "adapter device gemm vec ppoloss" ;;
+    policy)     echo "adapter device gemm vec ppoloss atomicfile" ;;
     ppo)        echo "env device adapter policy atomicfile" ;;
     report)     echo "env policy ppo atomicfile" ;;
   esac

@@ -45,7 +45,7 @@ func WriteFunc(path string, perm fs.FileMode, write func(io.Writer) error) error
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	// The rename is durable only once the directory entry is.
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := SyncDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
@@ -82,9 +82,9 @@ func fill(f *os.File, write func(io.Writer) error) error {
 	return err
 }
 
-// syncDir fsyncs a directory so that the entries renamed into it are durable. A file
-// system that cannot sync a directory is not an error: nothing more can be done there.
-func syncDir(dir string) error {
+// SyncDir fsyncs a directory so that the entries created or renamed in it are durable. A
+// file system that cannot sync a directory is not an error: nothing more can be done there.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

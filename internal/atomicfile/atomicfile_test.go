@@ -149,10 +149,10 @@ func snapshot(t *testing.T, dir string) string {
 }
 
 func TestSyncDir(t *testing.T) {
-	if err := syncDir(t.TempDir()); err != nil {
+	if err := SyncDir(t.TempDir()); err != nil {
 		t.Errorf("sync of a real directory: %v", err)
 	}
-	if err := syncDir(filepath.Join(t.TempDir(), "missing")); !errors.Is(err, fs.ErrNotExist) {
+	if err := SyncDir(filepath.Join(t.TempDir(), "missing")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("sync of a missing directory: %v, want ErrNotExist", err)
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"hybridtrain/internal/atomicfile"
 )
 
 // ErrCheckpoint is wrapped by every checkpoint error (missing, corrupt, incompatible) so
@@ -303,7 +305,7 @@ func WriteCheckpoint(dir string, c *Checkpoint) (err error) {
 	if err := step("sync temporary directory"); err != nil {
 		return ckErr(dir, "", err)
 	}
-	if err := syncDir(tmp); err != nil {
+	if err := atomicfile.SyncDir(tmp); err != nil {
 		return ckErr(dir, "", err)
 	}
 
@@ -332,7 +334,7 @@ func WriteCheckpoint(dir string, c *Checkpoint) (err error) {
 	if err := step("sync parent"); err != nil {
 		return ckErr(dir, "", err)
 	}
-	if err := syncDir(parent); err != nil {
+	if err := atomicfile.SyncDir(parent); err != nil {
 		return ckErr(dir, "", err)
 	}
 	if exists {
@@ -362,7 +364,7 @@ func recoverInterrupted(dir string) error {
 			if err := os.Rename(old, dir); err != nil {
 				return ckErr(dir, "", fmt.Errorf("restore the checkpoint left at %s by an interrupted write: %w", old, err))
 			}
-			if err := syncDir(filepath.Dir(dir)); err != nil {
+			if err := atomicfile.SyncDir(filepath.Dir(dir)); err != nil {
 				return ckErr(dir, "", err)
 			}
 		}
@@ -471,25 +473,6 @@ func writeFileSync(path string, data []byte, step func(string) error) error {
 		return err
 	}
 	return f.Close()
-}
-
-// syncDir fsyncs a directory so that the entries created or renamed in it are durable.
-func syncDir(path string) error {
-	d, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if errors.Is(err, errors.ErrUnsupported) {
-		err = nil // some file systems cannot sync a directory; nothing more can be done
-	}
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	return nil
 }
 
 // ---- reading ----
