@@ -79,6 +79,9 @@ runs/x/reports/final-NQ_2025-all/.`,
 	f.StringVar(&opts.out, "out", "", "report directory (default <run>/reports/<checkpoint>-<split>, ./reports/... outside a run)")
 	opts.addFlags(f, false)
 	addKeyFlags(f, a.configs, noDefaults, "market", "data", "plan")
+	// The key's own help is train's ("instrument to train on"); eval's --market overrides
+	// the market the checkpoint recorded.
+	f.Lookup("market").Usage = "instrument to evaluate on: a built-in symbol (ES, NQ, ...) or one defined under instruments; upper-cased; default the checkpoint's market (key market)"
 	return cmd
 }
 
