@@ -82,9 +82,9 @@ func (t *trainer) logRollout() error {
 		t.adapterReports++
 	}
 	l := rolloutLine(m)
-	if l.nonFinit != "" {
+	if l.nonFiniteKey != "" {
 		t.res.Finite = false
-		return t.nonFinite("metric "+l.nonFinit, policy.ErrNonFinite)
+		return t.nonFinite("metric "+l.nonFiniteKey, policy.ErrNonFinite)
 	}
 	if err := t.metrics.write(l); err != nil {
 		return err
@@ -109,9 +109,9 @@ func (t *trainer) evalAndLog() (newBest bool, err error) {
 	t.evals++
 	t.nextEval = (t.timesteps/t.cfg.EvalFreq + 1) * t.cfg.EvalFreq
 	el := evalLine(&em)
-	if el.nonFinit != "" {
+	if el.nonFiniteKey != "" {
 		t.res.Finite = false
-		return false, t.nonFinite("metric "+el.nonFinit, policy.ErrNonFinite)
+		return false, t.nonFinite("metric "+el.nonFiniteKey, policy.ErrNonFinite)
 	}
 	if err := t.metrics.write(el); err != nil {
 		return false, err

@@ -39,8 +39,8 @@ var WallClockKeys = []string{"time/fps", "time/time_elapsed"}
 // line builds one JSON object with keys in insertion order (encoding/json would sort a
 // map's keys; the order here is the documented one) and reports non-finite values.
 type line struct {
-	b        []byte
-	nonFinit string // first key whose value was NaN or Inf
+	b            []byte
+	nonFiniteKey string // first key whose value was NaN or Inf
 }
 
 func (l *line) key(k string) {
@@ -53,20 +53,20 @@ func (l *line) key(k string) {
 	l.b = append(l.b, ':')
 }
 
-func (l *line) str(k, v string) { l.key(k); l.b = strconv.AppendQuote(l.b, v) }
-func (l *line) int(k string, v int64) {
+func (l *line) addString(k, v string) { l.key(k); l.b = strconv.AppendQuote(l.b, v) }
+func (l *line) addInt(k string, v int64) {
 	l.key(k)
 	l.b = strconv.AppendInt(l.b, v, 10)
 }
-func (l *line) bool(k string, v bool) { l.key(k); l.b = strconv.AppendBool(l.b, v) }
+func (l *line) addBool(k string, v bool) { l.key(k); l.b = strconv.AppendBool(l.b, v) }
 
-// float writes v with the shortest representation that reads back exactly; a non-finite
+// addFloat writes v with the shortest representation that reads back exactly; a non-finite
 // value (which JSON cannot carry) is written as null and remembered.
-func (l *line) float(k string, v float64) {
+func (l *line) addFloat(k string, v float64) {
 	l.key(k)
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		if l.nonFinit == "" {
-			l.nonFinit = k
+		if l.nonFiniteKey == "" {
+			l.nonFiniteKey = k
 		}
 		l.b = append(l.b, "null"...)
 		return
@@ -79,30 +79,30 @@ func (l *line) end() []byte { return append(l.b, '}', '\n') }
 // rolloutLine renders a rollout's metrics line.
 func rolloutLine(m *RolloutMetrics) *line {
 	l := &line{}
-	l.str("kind", "rollout")
-	l.int("time/total_timesteps", m.Timesteps)
-	l.int("time/iterations", m.Iterations)
-	l.int("time/fps", m.FPS)
-	l.float("time/time_elapsed", m.Elapsed)
+	l.addString("kind", "rollout")
+	l.addInt("time/total_timesteps", m.Timesteps)
+	l.addInt("time/iterations", m.Iterations)
+	l.addInt("time/fps", m.FPS)
+	l.addFloat("time/time_elapsed", m.Elapsed)
 	if m.Episodes > 0 {
-		l.float("rollout/ep_rew_mean", m.EpRewMean)
-		l.float("rollout/ep_len_mean", m.EpLenMean)
+		l.addFloat("rollout/ep_rew_mean", m.EpRewMean)
+		l.addFloat("rollout/ep_len_mean", m.EpLenMean)
 	}
-	l.float("train/approx_kl", m.ApproxKL)
-	l.float("train/clip_fraction", m.ClipFraction)
-	l.float("train/entropy_loss", m.EntropyLoss)
-	l.float("train/policy_gradient_loss", m.PolicyGradientLoss)
-	l.float("train/value_loss", m.ValueLoss)
-	l.float("train/loss", m.Loss)
+	l.addFloat("train/approx_kl", m.ApproxKL)
+	l.addFloat("train/clip_fraction", m.ClipFraction)
+	l.addFloat("train/entropy_loss", m.EntropyLoss)
+	l.addFloat("train/policy_gradient_loss", m.PolicyGradientLoss)
+	l.addFloat("train/value_loss", m.ValueLoss)
+	l.addFloat("train/loss", m.Loss)
 	if m.HasExplainedVariance {
-		l.float("train/explained_variance", m.ExplainedVariance)
+		l.addFloat("train/explained_variance", m.ExplainedVariance)
 	}
-	l.float("train/learning_rate", m.LearningRate)
-	l.int("train/n_updates", m.NUpdates)
-	l.float("train/clip_range", m.ClipRange)
-	l.int("train/minibatches", int64(m.Minibatches))
-	l.bool("train/early_stop", m.EarlyStopped)
-	l.bool("train/base_frozen", m.BaseFrozen)
+	l.addFloat("train/learning_rate", m.LearningRate)
+	l.addInt("train/n_updates", m.NUpdates)
+	l.addFloat("train/clip_range", m.ClipRange)
+	l.addInt("train/minibatches", int64(m.Minibatches))
+	l.addBool("train/early_stop", m.EarlyStopped)
+	l.addBool("train/base_frozen", m.BaseFrozen)
 	if a := m.Adapter; a != nil {
 		adapterFields(l, a)
 	}
@@ -110,31 +110,31 @@ func rolloutLine(m *RolloutMetrics) *line {
 }
 
 func adapterFields(l *line, a *adapter.Stats) {
-	l.float("adapter/weight_mean", a.WeightMean)
-	l.float("adapter/weight_std", a.WeightStd)
-	l.float("adapter/weight_min", a.WeightMin)
-	l.float("adapter/weight_max", a.WeightMax)
-	l.float("adapter/bias_mean", a.BiasMean)
-	l.float("adapter/bias_std", a.BiasStd)
-	l.float("adapter/base_identity_deviation", a.BaseIdentityDeviation)
-	l.float("adapter/llm_features_learned", a.LLMFeaturesLearned)
+	l.addFloat("adapter/weight_mean", a.WeightMean)
+	l.addFloat("adapter/weight_std", a.WeightStd)
+	l.addFloat("adapter/weight_min", a.WeightMin)
+	l.addFloat("adapter/weight_max", a.WeightMax)
+	l.addFloat("adapter/bias_mean", a.BiasMean)
+	l.addFloat("adapter/bias_std", a.BiasStd)
+	l.addFloat("adapter/base_identity_deviation", a.BaseIdentityDeviation)
+	l.addFloat("adapter/llm_features_learned", a.LLMFeaturesLearned)
 }
 
 // evalLine renders an evaluation's metrics line.
 func evalLine(m *EvalMetrics) *line {
 	l := &line{}
-	l.str("kind", "eval")
-	l.int("time/total_timesteps", m.Timesteps)
-	l.int("eval/episodes", int64(m.Episodes))
-	l.float("eval/mean_reward", m.MeanReward)
-	l.float("eval/std_reward", m.StdReward)
-	l.float("eval/mean_ep_length", m.MeanLength)
-	l.float("eval/mean_pnl", m.MeanPnL)
-	l.int("eval/trades", int64(m.Trades))
-	l.float("eval/win_rate", m.WinRate)
-	l.float("eval/max_drawdown", m.MaxDrawdown)
-	l.int("eval/masked_actions", m.MaskedActions)
-	l.bool("eval/best", m.Best)
+	l.addString("kind", "eval")
+	l.addInt("time/total_timesteps", m.Timesteps)
+	l.addInt("eval/episodes", int64(m.Episodes))
+	l.addFloat("eval/mean_reward", m.MeanReward)
+	l.addFloat("eval/std_reward", m.StdReward)
+	l.addFloat("eval/mean_ep_length", m.MeanLength)
+	l.addFloat("eval/mean_pnl", m.MeanPnL)
+	l.addInt("eval/trades", int64(m.Trades))
+	l.addFloat("eval/win_rate", m.WinRate)
+	l.addFloat("eval/max_drawdown", m.MaxDrawdown)
+	l.addInt("eval/masked_actions", m.MaskedActions)
+	l.addBool("eval/best", m.Best)
 	return l
 }
 

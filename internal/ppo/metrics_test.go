@@ -49,8 +49,8 @@ func TestRolloutLineKeysAndOrder(t *testing.T) {
 func TestLineFlagsNonFinite(t *testing.T) {
 	m := RolloutMetrics{Loss: math.NaN()}
 	l := rolloutLine(&m)
-	if l.nonFinit != "train/loss" {
-		t.Errorf("non-finite key = %q, want train/loss", l.nonFinit)
+	if l.nonFiniteKey != "train/loss" {
+		t.Errorf("non-finite key = %q, want train/loss", l.nonFiniteKey)
 	}
 	if !json.Valid(l.end()) {
 		t.Errorf("line with a NaN is not valid JSON: %s", l.end())
