@@ -41,6 +41,8 @@ type dataFlags struct {
 func (o *dataFlags) addFlags(a *app, f *pflag.FlagSet) {
 	f.StringVar(&o.configFile, "config", "", "config file (YAML) with instruments or data_tz; default ./hybridtrain.yaml when present")
 	addKeyFlags(f, a.configs, phaseDefaults, "market")
+	// The key's own help is train's ("instrument to train on"); here it names the bars'.
+	f.Lookup("market").Usage = "instrument of the bars (zone, data session, typical price): a built-in symbol (ES, NQ, ...) or one defined under instruments; upper-cased; default the symbol the file name starts with, else " + defaultDataMarket + " (key market)"
 }
 
 // defaultDataMarket is the instrument of the data commands when neither --market nor the
@@ -49,7 +51,7 @@ const defaultDataMarket = "NQ"
 
 // dataSettings resolves the configuration and the instrument of a data command: --market,
 // else the symbol the file name starts with (NQ_D1M.csv), else NQ.
-func (o *dataFlags) dataSettings(a *app, path string) (*settings, env.Instrument, error) {
+func (o *dataFlags) dataSettings(a *app, path string) (*resolvedConfig, env.Instrument, error) {
 	res, err := loadSettings(a.configs, configRequest{flags: o.flags, configFile: o.configFile})
 	if err != nil {
 		return nil, env.Instrument{}, err

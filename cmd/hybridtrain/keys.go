@@ -41,11 +41,6 @@ type resolvedConfig struct {
 	sources map[string]string
 }
 
-// settings is resolvedConfig's former name, still used by smoke.go, smoke_checks.go, data.go
-// and output.go, which this change leaves to their owners; new code says resolvedConfig, and
-// the alias goes once those do.
-type settings = resolvedConfig
-
 // Key sections, in the order docs/configuration.md lists them.
 const (
 	secRun     = "run"

@@ -17,7 +17,7 @@ func (a *app) warn(warnings []string) {
 
 // printConfig prints the resolved configuration on stderr, each value not from the phase
 // defaults marked with its layer.
-func (a *app) printConfig(s *settings) error {
+func (a *app) printConfig(s *resolvedConfig) error {
 	out, err := renderConfig(s, renderOptions{sources: true, invocation: true})
 	if err != nil {
 		return err

@@ -150,7 +150,7 @@ func runTest(ctx context.Context, a *app, opts *testOptions) error {
 
 // testRunDir returns --out (checked, kept) or a new temporary directory and the function
 // that removes it.
-func testRunDir(s *settings) (string, func(), error) {
+func testRunDir(s *resolvedConfig) (string, func(), error) {
 	if s.Out != "" {
 		if err := ppo.CheckOutDir(s.Out); err != nil {
 			return "", nil, err

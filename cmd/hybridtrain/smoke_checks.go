@@ -27,7 +27,7 @@ const roundtripRows = 256
 // smokeRun is what the checks of `test` look at: the trainer's Result and error, what the
 // command line received from it (seen) and, read on demand, the files of the run directory.
 type smokeRun struct {
-	settings *settings
+	settings *resolvedConfig
 	dataset  *env.Dataset
 	result   *ppo.Result // nil when training could not start
 	trainErr error       // why training failed
