@@ -40,15 +40,15 @@ func (in Instrument) TickValue() float64 { return in.PointValue * in.TickSize }
 // `instruments`). Times are "HH:MM" strings in the instrument's zone; DataSession is a list
 // of "HH:MM-HH:MM" ranges.
 type InstrumentSpec struct {
-	PointValue        float64  `yaml:"point_value" mapstructure:"point_value"`
-	TickSize          float64  `yaml:"tick_size" mapstructure:"tick_size"`
-	CommissionPerSide float64  `yaml:"commission_per_side" mapstructure:"commission_per_side"`
-	SlippageTicks     int      `yaml:"slippage_ticks" mapstructure:"slippage_ticks"`
-	TypicalPrice      float64  `yaml:"typical_price" mapstructure:"typical_price"`
-	Timezone          string   `yaml:"timezone" mapstructure:"timezone"`
-	DataSession       []string `yaml:"data_session" mapstructure:"data_session"`
-	EntryStart        string   `yaml:"entry_start" mapstructure:"entry_start"`
-	FlattenTime       string   `yaml:"flatten_time" mapstructure:"flatten_time"`
+	PointValue        float64
+	TickSize          float64
+	CommissionPerSide float64
+	SlippageTicks     int
+	TypicalPrice      float64
+	Timezone          string
+	DataSession       []string
+	EntryStart        string
+	FlattenTime       string
 }
 
 // String formats the clock as HH:MM.
