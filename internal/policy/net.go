@@ -54,9 +54,6 @@ func (l *layers) params() []*device.Tensor {
 	return append(ps, l.Action.W, l.Action.B, l.Value.W, l.Value.B)
 }
 
-// featDim is the width of the features the two MLPs read.
-func (l *layers) featDim() int { return l.Pi[0].In }
-
 // Parameter names (SB3 state-dict names).
 const (
 	nameAdapter = "adapter"
