@@ -1,23 +1,24 @@
 #!/usr/bin/env bash
 # check-imports.sh: the import rule of DESIGN.md, checked with `go list` and grep.
 #
-#   env, gemm, vec, ppoloss, atomicfile: leaves (gemm and vec are the CPU's SIMD kernels and
-#                               ppoloss the PPO loss's one definition, below device and policy;
-#                               atomicfile writes files all at once)
+#   env, gemm, vec, ppoloss, atomicfile, tfevents: leaves (gemm and vec are the CPU's SIMD
+#                               kernels and ppoloss the PPO loss's one definition, below device
+#                               and policy; atomicfile writes files all at once; tfevents
+#                               writes TensorBoard event files)
 #   device -> gemm, vec, ppoloss      adapter -> device
 #   policy -> adapter, device, gemm, vec, ppoloss, atomicfile
 #   ppo -> env, device, adapter, policy, atomicfile         report -> env, policy, ppo, atomicfile
 #
 # Also fails on: a CLI library (cobra, viper, pflag, progressbar) anywhere under internal/;
 # os.Exit, log.Fatal or writes to stdout under internal/ (non-test files); gorgonia in
-# internal/env; gorgonia.org/cu in the default (no-tag) build, or imported by a file without
-# the cuda build tag.
+# internal/env; a third-party import in tfevents other than protowire; gorgonia.org/cu in the
+# default (no-tag) build, or imported by a file without the cuda build tag.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mod=$(go list -m)
 allowed() {
   case "$1" in
-    env|gemm|vec|ppoloss|atomicfile) echo "" ;;
+    env|gemm|vec|ppoloss|atomicfile|tfevents) echo "" ;;
     device)     echo "gemm vec ppoloss" ;;
     adapter)    echo "device" ;;
     policy)     echo "adapter device gemm vec ppoloss atomicfile" ;;
@@ -28,7 +29,7 @@ allowed() {
 status=0
 fail() { echo "check-imports: $*"; status=1; }
 
-for pkg in env gemm vec ppoloss atomicfile device adapter policy ppo report; do
+for pkg in env gemm vec ppoloss atomicfile tfevents device adapter policy ppo report; do
   [ -d "internal/$pkg" ] || continue
   # Imports of the package and its test files, sub-packages included.
   imps=$(go list -f '{{join .Imports "\n"}}{{"\n"}}{{join .TestImports "\n"}}{{"\n"}}{{join .XTestImports "\n"}}' "./internal/$pkg/..." | sort -u)
@@ -43,6 +44,13 @@ for pkg in env gemm vec ppoloss atomicfile device adapter policy ppo report; do
   if go list -deps "./internal/$pkg/..." | grep -Eq '^github.com/(spf13|schollz)/'; then
     fail "internal/$pkg depends on a CLI library (cobra, viper, pflag or progressbar)"
   fi
+done
+
+# tfevents stands on the standard library and protowire alone.
+for imp in $(go list -f '{{join .Imports " "}}' ./internal/tfevents); do
+  case "${imp%%/*}" in *.*) [ "$imp" = google.golang.org/protobuf/encoding/protowire ] ||
+    fail "internal/tfevents imports $imp (only the standard library and protowire)" ;;
+  esac
 done
 
 if go list -deps ./internal/env/... | grep -q '^gorgonia.org/'; then
