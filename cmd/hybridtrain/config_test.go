@@ -696,8 +696,8 @@ func TestResumeKeysNameEverySetting(t *testing.T) {
 }
 
 // TestPPOKeysAreConfigJSONNames: ppo.Config's json names, which state.json writes and the
-// trainer uses for its resumable keys (total_timesteps, eval_freq, save_freq), are the names
-// of the table's PPO keys.
+// trainer uses for its resumable keys (total_timesteps, eval_freq, save_freq, tensorboard),
+// are the names of the table's PPO keys.
 func TestPPOKeysAreConfigJSONNames(t *testing.T) {
 	data, err := json.Marshal(ppo.DefaultConfig())
 	if err != nil {

@@ -138,7 +138,7 @@ func configKeys() []configKey {
 			"out", "run directory; empty means runs/<phase>-<market>-<UTC time>/",
 			nil, func(s *resolvedConfig) *string { return &s.Out })),
 		invocationKey(stringKey("resume", secRun, "path", "a checkpoint directory of a run",
-			"resume", "continue from this checkpoint in its run directory (only total_timesteps, eval_freq and save_freq may change)",
+			"resume", "continue from this checkpoint in its run directory (only total_timesteps, eval_freq, save_freq and tensorboard may change)",
 			nil, func(s *resolvedConfig) *string { return &s.Resume })),
 		invocationKey(boolKey("quiet", secRun, "quiet", "do not print the resolved configuration and progress",
 			func(s *resolvedConfig) *bool { return &s.Quiet })),
@@ -208,6 +208,8 @@ func configKeys() []configKey {
 			checkMin[int64](1), func(s *resolvedConfig) *int64 { return &s.PPO.SaveFreq }),
 		intKey("keep_checkpoints", secPPO, "checkpoints", ">= 1", "", "periodic checkpoints kept (the oldest are deleted)",
 			checkMin(1), func(s *resolvedConfig) *int { return &s.PPO.KeepCheckpoints }),
+		boolKey("tensorboard", secPPO, "", "write TensorBoard event files into the run directory's tb/ (a resumed run may change it)",
+			func(s *resolvedConfig) *bool { return &s.PPO.TensorBoard }),
 		intKey("seed", secPPO, "", ">= 0", "seed", "the run's seed; every random stream derives from it",
 			nil, func(s *resolvedConfig) *uint64 { return &s.PPO.Seed }),
 

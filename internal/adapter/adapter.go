@@ -248,6 +248,18 @@ func (a *Adapter) Stats() (Stats, error) {
 	return s, nil
 }
 
+// AppendContextWeights appends to dst the weights from the context inputs, the last
+// InDim - OutDim rows of W (PyTorch's last columns of adapter.weight), in row order, and
+// returns the extended slice: what a histogram of the adapter's use of the context features
+// reads. The weights are downloaded when they live on a GPU.
+func (a *Adapter) AppendContextWeights(dst []float32) ([]float32, error) {
+	w, err := hostCopy(a.weight.Buf)
+	if err != nil {
+		return dst, fmt.Errorf("adapter: context weights: %w", err)
+	}
+	return append(dst, w[a.cfg.OutDim*a.cfg.OutDim:]...), nil
+}
+
 // hostCopy returns the buffer's contents in host memory (the slice itself on a host
 // device: Stats only reads it).
 func hostCopy(b *device.Buffer) ([]float32, error) {

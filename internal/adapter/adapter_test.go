@@ -395,3 +395,32 @@ func TestStatsAfterAChange(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendContextWeights: the context block is rows 228..260 of W ([input, output]),
+// read through the device, appended after what dst holds.
+func TestAppendContextWeights(t *testing.T) {
+	a := mustNew(t, DefaultConfig())
+	if err := a.To(device.Test(1)); err != nil {
+		t.Fatal(err)
+	}
+	w := host(t, a.Weight().Buf)
+	w[227*228+227] = 7 // the last base input's own weight: not context
+	w[228*228+0] = -2  // the first context input, output 0: the block's first value
+	w[260*228+227] = 3 // the last context input, last output: the block's last value
+	got, err := a.AppendContextWeights([]float32{42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1+33*228 || got[0] != 42 {
+		t.Fatalf("got %d values starting %v, want 42 then the 33 x 228 = 7524 context weights", len(got), got[:1])
+	}
+	block := got[1:]
+	var sum float32
+	for _, v := range block {
+		sum += v
+	}
+	if block[0] != -2 || block[len(block)-1] != 3 || sum != 1 {
+		t.Errorf("context block starts %v, ends %v, sums to %v; want -2, 3 and 1 (the base block's 7 left out)",
+			block[0], block[len(block)-1], sum)
+	}
+}

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 
 	"hybridtrain/internal/policy"
 )
 
 // boundary does the work of a rollout boundary, in this order: the rollout's metrics line,
-// the evaluation when one is due, the snapshot, then the checkpoints it is written to.
+// the evaluation when one is due, the flush of their event records, the snapshot, then the
+// checkpoints it is written to.
 func (t *trainer) boundary() error {
 	if err := t.logRollout(); err != nil {
 		return err
@@ -19,6 +21,11 @@ func (t *trainer) boundary() error {
 	if t.timesteps >= t.nextEval {
 		var err error
 		if newBest, err = t.evalAndLog(); err != nil {
+			return err
+		}
+	}
+	if t.events != nil {
+		if err := t.events.flush(); err != nil {
 			return err
 		}
 	}
@@ -32,7 +39,7 @@ func (t *trainer) boundary() error {
 		return err
 	}
 	if newBest || periodic || finished {
-		if err := t.metrics.sync(); err != nil {
+		if err := t.syncLogs(); err != nil {
 			return err
 		}
 	}
@@ -73,7 +80,8 @@ func (t *trainer) logRollout() error {
 		m.Episodes = len(t.window)
 		m.EpRewMean, m.EpLenMean = r/float64(len(t.window)), l/float64(len(t.window))
 	}
-	elapsed := t.now().Sub(t.startTime).Seconds()
+	now := t.now()
+	elapsed := now.Sub(t.startTime).Seconds()
 	m.Elapsed = elapsed
 	if elapsed > 0 {
 		m.FPS = int64(float64(t.timesteps-t.startTS) / elapsed)
@@ -88,6 +96,18 @@ func (t *trainer) logRollout() error {
 	}
 	if err := t.metrics.write(l); err != nil {
 		return err
+	}
+	if t.events != nil {
+		if err := t.events.scalars(m.Timesteps, now, l.values); err != nil {
+			return err
+		}
+		var ctxWeights func([]float32) ([]float32, error)
+		if a := t.pol.Adapter(); a != nil {
+			ctxWeights = a.AppendContextWeights
+		}
+		if err := t.events.histograms(m.Timesteps, now, t.buf.logp, ctxWeights); err != nil {
+			return err
+		}
 	}
 	if t.rec != nil {
 		t.rec.Rollout(*m)
@@ -115,6 +135,13 @@ func (t *trainer) evalAndLog() (newBest bool, err error) {
 	}
 	if err := t.metrics.write(el); err != nil {
 		return false, err
+	}
+	if t.events != nil {
+		// time/total_timesteps is the step itself, recorded once with the rollout's line.
+		values := slices.DeleteFunc(el.values, func(m metric) bool { return m.key == "time/total_timesteps" })
+		if err := t.events.scalars(em.Timesteps, t.now(), values); err != nil {
+			return false, err
+		}
 	}
 	t.res.LastEval = &em
 	if t.rec != nil {
@@ -163,7 +190,7 @@ func (t *trainer) interrupt() error {
 	t.timesteps, t.iterations, t.invalid = t.snap.timesteps, t.snap.iterations, t.snap.invalid
 	t.syncResult()
 	t.res.InvalidActions = t.snap.invalid
-	if err := t.metrics.sync(); err != nil {
+	if err := t.syncLogs(); err != nil {
 		return err
 	}
 	if err := t.writeCheckpoint(InterruptedDir); err != nil {

@@ -30,6 +30,7 @@ type Config struct {
 	NEvalEpisodes      int     `json:"n_eval_episodes"`      // n_eval_episodes (10)
 	SaveFreq           int64   `json:"save_freq"`            // save_freq, timesteps (100,000)
 	KeepCheckpoints    int     `json:"keep_checkpoints"`     // keep_checkpoints (5)
+	TensorBoard        bool    `json:"tensorboard"`          // tensorboard (true): TensorBoard event files in tb/ (changes nothing trained)
 	Seed               uint64  `json:"seed"`                 // seed (1)
 }
 
@@ -41,7 +42,7 @@ func DefaultConfig() Config {
 		ClipRange: 0.2, EntCoef: 0.01, VfCoef: 0.5, MaxGradNorm: 0.5, TargetKL: 0.02,
 		NormalizeAdvantage: true, NormObs: true, NormReward: true, ClipObs: 10, ClipReward: 10,
 		FreezeBaseNorm: true, AdapterWarmupSteps: 100_000, EvalFreq: 50_000, NEvalEpisodes: 10,
-		SaveFreq: 100_000, KeepCheckpoints: 5, Seed: 1,
+		SaveFreq: 100_000, KeepCheckpoints: 5, TensorBoard: true, Seed: 1,
 	}
 }
 

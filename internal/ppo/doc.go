@@ -6,13 +6,16 @@
 // shuffled minibatch updates with the clipped surrogate, SB3's value loss, an entropy
 // bonus, global gradient clipping, Adam and early stopping on the approximate KL; the
 // Phase 3 adapter warm-up; evaluation on the validation split; the run directory with
-// atomic checkpoints and exact resume; and metrics.jsonl with SB3's tag names.
+// atomic checkpoints and exact resume; and metrics.jsonl with SB3's tag names, mirrored
+// into a TensorBoard event file in tb/ (key tensorboard) that resume truncates as it does
+// metrics.jsonl.
 //
 // It sits last in the data flow env -> device -> adapter -> policy -> ppo and imports env
-// (observations, the trading env), device, adapter (its statistics) and policy (the network,
-// its loss, Adam and the checkpoint container). Progress and metrics leave the package
-// through the Recorder interface that the command line implements; the package never
-// prints. Train steps any Env: *env.VecEnv in production, toy environments in tests.
+// (observations, the trading env), device, adapter (its statistics), policy (the network,
+// its loss, Adam and the checkpoint container), atomicfile and tfevents (the event-file
+// format). Progress and metrics leave the package through the Recorder interface that the
+// command line implements; the package never prints. Train steps any Env: *env.VecEnv in
+// production, toy environments in tests.
 //
 // Sources: Schulman et al., "Proximal Policy Optimization Algorithms" (arXiv 1707.06347);
 // Schulman et al., "High-Dimensional Continuous Control Using Generalized Advantage

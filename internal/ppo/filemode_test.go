@@ -11,8 +11,9 @@ import (
 )
 
 // TestRunFileModes: under a umask of 022 the files of a run directory are 0644, as the
-// checkpoints' are: config.yaml and metrics.jsonl after a fresh run, and again after a
-// resume rewrote them (both were once created 0600).
+// checkpoints' are: config.yaml, metrics.jsonl and the event file after a fresh run, and
+// config.yaml and metrics.jsonl again after a resume rewrote them (both were once created
+// 0600).
 func TestRunFileModes(t *testing.T) {
 	old := syscall.Umask(0o022)
 	defer syscall.Umask(old)
@@ -21,6 +22,11 @@ func TestRunFileModes(t *testing.T) {
 	c.TotalTimesteps = 512 // one rollout
 	first := train(t, toySetup(t, spec, c))
 	checkModes(t, "fresh run", first.RunDir, ConfigFile, MetricsFile, filepath.Join(FinalDir, "state.json"))
+	events, _ := filepath.Glob(filepath.Join(first.RunDir, TensorBoardDir, "events.out.tfevents.*"))
+	if len(events) != 1 {
+		t.Fatalf("event files %v, want 1", events)
+	}
+	checkModes(t, "fresh run", first.RunDir, filepath.Join(TensorBoardDir, filepath.Base(events[0])))
 
 	c.TotalTimesteps = 1024
 	r := toySetup(t, spec, c)

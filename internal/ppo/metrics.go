@@ -37,11 +37,23 @@ var MetricsKeys = []string{
 var WallClockKeys = []string{"time/fps", "time/time_elapsed"}
 
 // line builds one JSON object with keys in insertion order (encoding/json would sort a
-// map's keys; the order here is the documented one) and reports non-finite values.
+// map's keys; the order here is the documented one) and reports non-finite values. It
+// keeps the numeric values beside the text, so that the event file records exactly what
+// the line says.
 type line struct {
 	b            []byte
-	nonFiniteKey string // first key whose value was NaN or Inf
+	nonFiniteKey string   // first key whose value was NaN or Inf
+	values       []metric // every number, boolean (0 or 1) included, in order
 }
+
+// metric is one numeric value of a metrics line.
+type metric struct {
+	key string
+	v   float64
+}
+
+// newLine returns an empty line with room for every key.
+func newLine() *line { return &line{values: make([]metric, 0, len(MetricsKeys))} }
 
 func (l *line) key(k string) {
 	if len(l.b) == 0 {
@@ -57,8 +69,17 @@ func (l *line) addString(k, v string) { l.key(k); l.b = strconv.AppendQuote(l.b,
 func (l *line) addInt(k string, v int64) {
 	l.key(k)
 	l.b = strconv.AppendInt(l.b, v, 10)
+	l.values = append(l.values, metric{k, float64(v)})
 }
-func (l *line) addBool(k string, v bool) { l.key(k); l.b = strconv.AppendBool(l.b, v) }
+func (l *line) addBool(k string, v bool) {
+	l.key(k)
+	l.b = strconv.AppendBool(l.b, v)
+	x := 0.0
+	if v {
+		x = 1
+	}
+	l.values = append(l.values, metric{k, x})
+}
 
 // addFloat writes v with the shortest representation that reads back exactly; a non-finite
 // value (which JSON cannot carry) is written as null and remembered.
@@ -72,13 +93,14 @@ func (l *line) addFloat(k string, v float64) {
 		return
 	}
 	l.b = strconv.AppendFloat(l.b, v, 'g', -1, 64)
+	l.values = append(l.values, metric{k, v})
 }
 
 func (l *line) end() []byte { return append(l.b, '}', '\n') }
 
 // rolloutLine renders a rollout's metrics line.
 func rolloutLine(m *RolloutMetrics) *line {
-	l := &line{}
+	l := newLine()
 	l.addString("kind", "rollout")
 	l.addInt("time/total_timesteps", m.Timesteps)
 	l.addInt("time/iterations", m.Iterations)
@@ -122,7 +144,7 @@ func adapterFields(l *line, a *adapter.Stats) {
 
 // evalLine renders an evaluation's metrics line.
 func evalLine(m *EvalMetrics) *line {
-	l := &line{}
+	l := newLine()
 	l.addString("kind", "eval")
 	l.addInt("time/total_timesteps", m.Timesteps)
 	l.addInt("eval/episodes", int64(m.Episodes))

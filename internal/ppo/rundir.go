@@ -87,11 +87,13 @@ func RunDirOf(ckpt string) string {
 }
 
 // Names inside a run directory (docs/training.md). Training writes config.yaml and
-// metrics.jsonl once and then appends, replaces its checkpoints, and deletes the oldest
-// periodic ones; it never touches ReportsDir, where eval writes its reports by default.
+// metrics.jsonl once and then appends, writes one TensorBoard event file per process into
+// TensorBoardDir, replaces its checkpoints, and deletes the oldest periodic ones; it never
+// touches ReportsDir, where eval writes its reports by default.
 const (
 	ConfigFile     = "config.yaml"   // the resolved configuration
 	MetricsFile    = "metrics.jsonl" // one line per rollout and per evaluation
+	TensorBoardDir = "tb"            // events.out.tfevents.* (key tensorboard)
 	CheckpointsDir = "checkpoints"   // periodic checkpoints, named by periodicName
 	BestDir        = "best"          // replaced at each better evaluation
 	FinalDir       = "final"

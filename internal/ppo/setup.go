@@ -158,7 +158,7 @@ func (t *trainer) fresh(pcfg policy.Config) error {
 	if err := atomicfile.Write(filepath.Join(t.runDir, ConfigFile), s.ConfigYAML, atomicfile.Perm); err != nil {
 		return fmt.Errorf("ppo: %w", err)
 	}
-	return t.openMetrics()
+	return t.openLogs()
 }
 
 // transferStats installs the base checkpoint's statistics for the first BaseDim features
@@ -273,12 +273,29 @@ func (t *trainer) setupEnv() error {
 	return nil
 }
 
-// openMetrics opens metrics.jsonl for appending (created when missing).
-func (t *trainer) openMetrics() error {
+// openLogs opens metrics.jsonl for appending (created when missing) and, with the key
+// tensorboard, a new event file in tb/.
+func (t *trainer) openLogs() error {
 	m, err := openMetrics(filepath.Join(t.runDir, MetricsFile))
 	if err != nil {
 		return err
 	}
 	t.metrics = m
+	if t.cfg.TensorBoard {
+		if t.events, err = openEventLog(filepath.Join(t.runDir, TensorBoardDir), t.now()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncLogs makes metrics.jsonl and the event file durable.
+func (t *trainer) syncLogs() error {
+	if err := t.metrics.sync(); err != nil {
+		return err
+	}
+	if t.events != nil {
+		return t.events.sync()
+	}
 	return nil
 }

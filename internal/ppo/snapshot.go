@@ -210,10 +210,15 @@ func (t *trainer) resume(pcfg policy.Config) error {
 	if err := truncateMetrics(filepath.Join(t.runDir, MetricsFile), t.timesteps); err != nil {
 		return err
 	}
+	// Whatever the key tensorboard says now: the event files of the run's earlier
+	// processes must not show steps the resumed run is about to write again.
+	if err := truncateEvents(filepath.Join(t.runDir, TensorBoardDir), t.timesteps); err != nil {
+		return err
+	}
 	if len(s.ConfigYAML) > 0 {
 		if err := atomicfile.Write(filepath.Join(t.runDir, ConfigFile), s.ConfigYAML, atomicfile.Perm); err != nil {
 			return fmt.Errorf("ppo: %w", err)
 		}
 	}
-	return t.openMetrics()
+	return t.openLogs()
 }

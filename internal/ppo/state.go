@@ -67,7 +67,7 @@ type episodeRec struct {
 
 // RunSettings are the settings that define what a run trains, as state.json records them
 // (its "settings"): a resumed run must train with the same ones, except total_timesteps,
-// eval_freq and save_freq.
+// eval_freq, save_freq and tensorboard.
 type RunSettings struct {
 	Phase    int    `json:"phase"`
 	Market   string `json:"market"`
@@ -88,8 +88,9 @@ type KeyValue struct {
 	Value any
 }
 
-// resumable are the keys a resumed run may change.
-var resumable = []string{"total_timesteps", "eval_freq", "save_freq"}
+// resumable are the keys a resumed run may change: how long it trains and what it writes
+// along the way, never what a step computes.
+var resumable = []string{"total_timesteps", "eval_freq", "save_freq", "tensorboard"}
 
 // compareSettings returns a *ConfigError naming the first key whose value differs between
 // the settings a checkpoint was trained with (recorded) and a resumed run's (current),

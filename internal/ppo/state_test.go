@@ -33,9 +33,10 @@ func TestCompareSettingsNamesTheKey(t *testing.T) {
 	for _, keys := range []func(*RunSettings) []KeyValue{nil, callerKeys} {
 		cur := clone(recorded)
 		cur.PPO.TotalTimesteps, cur.PPO.EvalFreq, cur.PPO.SaveFreq = 1, 2, 3
+		cur.PPO.TensorBoard = !recorded.PPO.TensorBoard
 		cur.Base = "" // a resumed run need not name its base again
 		if err := compareSettings(recorded, cur, keys); err != nil {
-			t.Errorf("changing total_timesteps, eval_freq and save_freq: %v, want nil", err)
+			t.Errorf("changing total_timesteps, eval_freq, save_freq and tensorboard: %v, want nil", err)
 		}
 	}
 	for _, tc := range []struct {

@@ -93,6 +93,7 @@ type trainer struct {
 	evals, adapterReports, invalid  int64
 
 	metrics   *metricsLog
+	events    *eventLog // nil when the key tensorboard is off
 	runDir    string
 	startTS   int64 // timesteps and wall clock when this process started: time/fps
 	startTime time.Time
@@ -143,10 +144,11 @@ func (t *trainer) run(ctx context.Context) error {
 		t.res.Finite = false
 		return err
 	}
-	return t.metrics.sync()
+	return t.syncLogs()
 }
 
-// close closes the training envs and metrics.jsonl; it may be called more than once.
+// close closes the training envs, metrics.jsonl and the event file; it may be called more
+// than once.
 func (t *trainer) close() {
 	if t.venv != nil {
 		closeEnv(t.venv)
@@ -155,6 +157,10 @@ func (t *trainer) close() {
 	if t.metrics != nil {
 		t.metrics.close()
 		t.metrics = nil
+	}
+	if t.events != nil {
+		t.events.close()
+		t.events = nil
 	}
 }
 
