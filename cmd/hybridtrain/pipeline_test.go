@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"hybridtrain/internal/curves"
 	"hybridtrain/internal/ppo"
 )
 
@@ -177,6 +178,11 @@ func TestPipeline(t *testing.T) {
 		a := realApp(t)
 		if code := a.run("train", "--market", "NQ", "--phase", "2", "--config", "tiny.yaml", "--out", "p2", "--quiet"); code != exitOK {
 			t.Fatalf("phase 2: exit %d: %s", code, a.err.String())
+		}
+		// The run drew its curves and wrote one TensorBoard event file.
+		checkPNG(t, filepath.Join("p2", curves.FileName))
+		if events, _ := filepath.Glob(filepath.Join("p2", ppo.TensorBoardDir, "events.out.tfevents.*")); len(events) != 1 {
+			t.Errorf("p2/%s holds %v, want one event file", ppo.TensorBoardDir, events)
 		}
 		// eval takes the phase (and the network) from the checkpoint.
 		a = realApp(t)

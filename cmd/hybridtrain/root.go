@@ -42,6 +42,7 @@ confirmation); 2 usage or configuration error; 3 bad or missing bar file;
 		newTrainCmd(a),
 		newTestCmd(a),
 		newEvalCmd(a),
+		newPlotCmd(a),
 		newDataCmd(a),
 		newInspectCmd(a),
 		newDeviceCmd(a),

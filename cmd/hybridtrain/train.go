@@ -33,7 +33,8 @@ func newTrainCmd(a *app) *cobra.Command {
 		Use:   "train",
 		Short: "Train a policy (Phase 3 by default) and write a run directory",
 		Long: `Train a policy with maskable PPO and write a run directory: config.yaml,
-metrics.jsonl, checkpoints/ts-<timesteps>/, best/, final/ (interrupted/ on Ctrl-C).
+metrics.jsonl, tb/ (TensorBoard event files; key tensorboard), checkpoints/ts-<timesteps>/,
+best/, final/ (interrupted/ on Ctrl-C), and curves.png when it ends (see plot).
 
 The bars are --data, else data/<MARKET>_D1M.csv, else built-in synthetic bars.
 --market is required; on a terminal (stdin and stderr, no --non-interactive, CI
@@ -227,6 +228,7 @@ func (a *app) trainRun(ctx context.Context, s *resolvedConfig, plan runPlan) (er
 	}()
 	result, err := a.train(ctx, setup, rec)
 	rec.Close()
+	a.drawTrainCurves(result, err)
 	if err != nil {
 		if errors.Is(err, ppo.ErrInterrupted) && result != nil && result.Interrupted != "" {
 			fmt.Fprintf(a.stdout, "interrupted: %s (timesteps %d)\n", result.Interrupted, result.Timesteps)
