@@ -19,7 +19,8 @@ type Model struct {
 	normObs bool
 	clipObs float64
 
-	norm    []float32 // scratch: normalised observations
+	norm    []float32 // scratch: normalised observations (Act)
+	fwdNorm []float32 // scratch: normalised observations (Forward)
 	act     policy.ActResult
 	actions []int32
 }
@@ -27,8 +28,9 @@ type Model struct {
 // LoadModel reads a checkpoint directory (best/, final/, interrupted/ or
 // checkpoints/ts-*/): the policy on the CPU, the observation normaliser's statistics and the
 // metadata. Whether and how observations are normalised comes from state.json's settings
-// (norm_obs, clip_obs); a checkpoint without state.json normalises with the defaults (on,
-// clip 10). Errors wrap policy.ErrCheckpoint and name the file or field at fault.
+// (norm_obs, clip_obs); a checkpoint without state.json (one `import sb3` wrote) takes them
+// from its metadata's configuration, else the defaults (on, clip 10). Errors wrap
+// policy.ErrCheckpoint and name the file or field at fault.
 func LoadModel(dir string) (*Model, error) {
 	c, err := policy.ReadCheckpoint(dir)
 	if err != nil {
@@ -38,18 +40,34 @@ func LoadModel(dir string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ppo: %s: %w", dir, err)
 	}
-	// A model-only checkpoint (no state.json) normalises with the defaults.
 	def := DefaultConfig()
 	normObs, clip := def.NormObs, def.ClipObs
+	source := policy.StateFile + ": settings.ppo.clip_obs"
 	if len(c.State) > 0 {
 		st, err := decodeState(dir, c.State)
 		if err != nil {
 			return nil, fmt.Errorf("ppo: %w", err)
 		}
 		normObs, clip = st.Settings.PPO.NormObs, st.Settings.PPO.ClipObs
+	} else if cfg, ok := c.Meta.Config.(map[string]any); ok {
+		source = policy.MetadataFile + ": config.clip_obs"
+		if v, ok := cfg["norm_obs"]; ok {
+			b, isBool := v.(bool)
+			if !isBool {
+				return nil, fmt.Errorf("%w: %s: %s: config.norm_obs %v, want true or false", policy.ErrCheckpoint, dir, policy.MetadataFile, v)
+			}
+			normObs = b
+		}
+		if v, ok := cfg["clip_obs"]; ok {
+			f, isNum := v.(float64)
+			if !isNum {
+				return nil, fmt.Errorf("%w: %s: %s: config.clip_obs %v, want a number", policy.ErrCheckpoint, dir, policy.MetadataFile, v)
+			}
+			clip = f
+		}
 	}
 	if normObs && !(clip > 0) {
-		return nil, fmt.Errorf("%w: %s: %s: settings.ppo.clip_obs %g, want > 0", policy.ErrCheckpoint, dir, policy.StateFile, clip)
+		return nil, fmt.Errorf("%w: %s: %s %g, want > 0", policy.ErrCheckpoint, dir, source, clip)
 	}
 	rms, err := readRMS(c, dir, "obs_rms", pol.Config().ObsDim)
 	if err != nil {
@@ -70,6 +88,24 @@ func (m *Model) Normalize(dst, obs []float32, rows int) {
 		return
 	}
 	copy(dst, obs[:rows*m.ObsDim()])
+}
+
+// Forward runs the network on rows RAW observations (rows x ObsDim), normalised with the
+// frozen statistics first, with their masks (nil: every action legal): the logits, masked
+// probabilities, values and deterministic actions of policy.Forward.
+func (m *Model) Forward(obs []float32, masks []bool, rows int, out *policy.ForwardResult) error {
+	d := m.ObsDim()
+	if rows < 1 || len(obs) < rows*d {
+		return fmt.Errorf("ppo: forward: %d observation floats for %d rows of %d", len(obs), rows, d)
+	}
+	if cap(m.fwdNorm) < rows*d {
+		m.fwdNorm = make([]float32, rows*d)
+	}
+	m.Normalize(m.fwdNorm[:rows*d], obs, rows)
+	if err := m.Policy.Forward(m.fwdNorm[:rows*d], masks, rows, out); err != nil {
+		return fmt.Errorf("ppo: forward: %w", err)
+	}
+	return nil
 }
 
 // Act writes the deterministic masked action (argmax of the masked logits) for rows RAW

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -98,5 +99,69 @@ func TestModelActNormalizesRawObservations(t *testing.T) {
 	}
 	if got[0] != wantAct.Actions[0] || got[1] != wantAct.Actions[1] {
 		t.Errorf("Model.Act = %v, want %v (policy on hand-normalised observations)", got, wantAct.Actions)
+	}
+}
+
+// TestModelOnlyCheckpointNormalisation: a checkpoint without state.json (what `import sb3`
+// writes) normalises as its metadata's configuration says (norm_obs, clip_obs), else with
+// the defaults; Forward gives what Act decides from, on the same normalised rows.
+func TestModelOnlyCheckpointNormalisation(t *testing.T) {
+	c := toyConfig()
+	c.TotalTimesteps, c.NormObs, c.ClipObs = 512, true, 3
+	res := train(t, toySetup(t, toySpec{kind: toyContext, baseDim: 4, nAct: 4, epLen: 50}, c))
+	ck, err := policy.ReadCheckpoint(res.Final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	modelOnly := func(name string, cfg any) string {
+		dir := filepath.Join(t.TempDir(), name)
+		cp := *ck
+		cp.State, cp.Meta.Config = nil, cfg
+		if err := policy.WriteCheckpoint(dir, &cp); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	raw := []float32{30, -20, 7, 1, 0, 0, 1, 0}
+	for _, tc := range []struct {
+		name    string
+		cfg     any
+		normObs bool
+		clip    float64
+	}{
+		{"no configuration: defaults", nil, true, 10},
+		{"clip_obs 2", map[string]any{"norm_obs": true, "clip_obs": 2.0}, true, 2},
+		{"norm_obs false", map[string]any{"norm_obs": false}, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := LoadModel(modelOnly("m", tc.cfg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.normObs != tc.normObs || (tc.normObs && m.clipObs != tc.clip) {
+				t.Errorf("norm_obs %v clip_obs %v, want %v %v", m.normObs, m.clipObs, tc.normObs, tc.clip)
+			}
+			norm := make([]float32, len(raw))
+			m.Normalize(norm, raw, 1)
+			var direct, viaModel policy.ForwardResult
+			if err := m.Policy.Forward(norm, nil, 1, &direct); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Forward(raw, nil, 1, &viaModel); err != nil {
+				t.Fatal(err)
+			}
+			act := make([]int32, 1)
+			if err := m.Act(raw, []bool{true, true, true, true}, 1, act); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(direct.Logits, viaModel.Logits) || viaModel.Actions[0] != act[0] {
+				t.Errorf("Forward: logits %v, action %d; policy on normalised rows %v, Act %d",
+					viaModel.Logits, viaModel.Actions[0], direct.Logits, act[0])
+			}
+		})
+	}
+	_, err = LoadModel(modelOnly("bad", map[string]any{"clip_obs": "ten"}))
+	if !errors.Is(err, policy.ErrCheckpoint) || !strings.Contains(err.Error(), "config.clip_obs") {
+		t.Errorf("clip_obs \"ten\": got %v, want a checkpoint error naming config.clip_obs", err)
 	}
 }
