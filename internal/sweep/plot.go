@@ -1,0 +1,107 @@
+package sweep
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"io"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+// The picture's size: 1200 px wide, and per trial plotPerBar px high above plotBase,
+// within what internal/report allows for its own pictures.
+const (
+	plotDPI    = 96
+	plotWidth  = 1200
+	plotBase   = 240
+	plotPerBar = 28
+	plotMaxPx  = 8000
+)
+
+// Colours of the verdicts (Okabe-Ito, as internal/report's pictures).
+var (
+	colPass = color.RGBA{0, 158, 115, 255} // bluish green
+	colFail = color.RGBA{213, 94, 0, 255}  // vermillion
+)
+
+// WritePlot writes report.png: one horizontal bar per trial with a finite value of the
+// metric, best at the top, coloured by its Apex verdict.
+func (l *Leaderboard) WritePlot(w io.Writer) (err error) {
+	// gonum/plot panics on a few impossible layouts; a report must not take the process down.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sweep: plot: %v", p)
+		}
+	}()
+	m, _ := lookupMetric(l.Metric)
+	var rows []Row
+	for _, r := range l.Rows {
+		if r.Rank > 0 && finite(m.value(&r)) {
+			rows = append(rows, r)
+		}
+	}
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("sweep %s: %s, best at the top", l.Sweep, m.Doc)
+	if left := len(l.Rows) - len(rows); left > 0 {
+		p.Title.Text += fmt.Sprintf(" (%d of %d trials without a value)", left, len(l.Rows))
+	}
+	p.X.Label.Text = m.Name
+	// Bars are drawn from y = 0 upwards: the best goes last, at the top.
+	n := len(rows)
+	pass, fail := make(plotter.Values, n), make(plotter.Values, n)
+	names := make([]string, n)
+	for i, r := range rows {
+		y := n - 1 - i
+		v := float64(m.value(&r))
+		names[y] = r.Trial
+		if r.Verdict == "PASS" {
+			pass[y] = v
+		} else {
+			fail[y] = v
+		}
+	}
+	if n > 0 {
+		p.Add(plotter.NewGrid()) // first, under the bars
+		width := vg.Points(16)
+		for _, s := range []struct {
+			name string
+			vals plotter.Values
+			c    color.Color
+		}{{"Apex PASS", pass, colPass}, {"Apex FAIL", fail, colFail}} {
+			bars, err := plotter.NewBarChart(s.vals, width)
+			if err != nil {
+				return fmt.Errorf("sweep: plot: %w", err)
+			}
+			bars.Horizontal = true
+			bars.Color = s.c
+			bars.LineStyle.Width = 0
+			p.Add(bars)
+			p.Legend.Add(s.name, bars)
+		}
+		p.NominalY(names...)
+		// A free row above the best bar holds the legend; 5% of the range either side.
+		p.Y.Max = float64(n)
+		lo, hi := 0.0, 0.0
+		for i := range n {
+			v := pass[i] + fail[i]
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		pad := 0.05 * max(hi-lo, 1e-9)
+		p.X.Min, p.X.Max = lo-pad, hi+pad
+		p.Legend.Top = true
+	}
+	p.Title.Padding = vg.Points(6)
+	height := min(plotBase+plotPerBar*n, plotMaxPx)
+	img := image.NewRGBA(image.Rect(0, 0, plotWidth, height))
+	c := vgimg.NewWith(vgimg.UseImage(img), vgimg.UseDPI(plotDPI))
+	p.Draw(draw.New(c))
+	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(w); err != nil {
+		return fmt.Errorf("sweep: plot: %w", err)
+	}
+	return nil
+}
