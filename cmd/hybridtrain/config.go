@@ -47,6 +47,9 @@ type configRequest struct {
 	testMode    bool           // apply configs/test.yaml
 	ignoreLocal bool           // `test` reads ./hybridtrain.yaml only when --config names it
 	checkpoint  *configLayer   // eval: the checkpoint's resolved configuration, above the overlay
+	// extra are layers above the config file, lowest first: a sweep's settings and a
+	// trial's grid values.
+	extra []configLayer
 
 	// runConfigOf, when set and configFile is "", returns the config file of the run that
 	// the checkpoint named by the resume key belongs to ("" when it has none), and that file
@@ -58,6 +61,18 @@ type configRequest struct {
 type configLayer struct {
 	name   string         // as shown in messages: a path, or "configs/test.yaml (built in)"
 	values map[string]any // top-level keys as written
+	// lines holds the line of each value (instruments' fields as instruments.SYM.field) for
+	// the layers whose messages name it, a sweep file's; nil names the layer alone.
+	lines map[string]int
+}
+
+// at names the layer as messages show key's source: its name, and the line of the value
+// when the layer records lines (sweep.yaml:12).
+func (l configLayer) at(key string) string {
+	if n, ok := l.lines[key]; ok {
+		return fmt.Sprintf("%s:%d", l.name, n)
+	}
+	return l.name
 }
 
 // has reports whether the layer sets key (a top-level key or instruments.SYM.field).
@@ -140,6 +155,7 @@ func loadSettings(fsys fs.FS, req configRequest) (*resolved, error) {
 	} else if user != nil {
 		upper = append(upper, *user)
 	}
+	upper = append(upper, req.extra...)
 
 	// The phase picks the bottom layer, so it is resolved first from the layers above.
 	layers := append([]configLayer{base}, upper...)
@@ -256,7 +272,7 @@ func sourceOf(k configKey, layers []configLayer, flags *pflag.FlagSet) string {
 	}
 	for i := len(layers) - 1; i >= 0; i-- {
 		if layers[i].has(k.Name) {
-			return layers[i].name
+			return layers[i].at(k.Name)
 		}
 	}
 	return layers[0].name
@@ -337,19 +353,25 @@ func readUserFile(req configRequest, keys []configKey) (*configLayer, error) {
 // parseLayer parses a YAML configuration file and rejects unknown keys (also the fields of
 // custom instruments), naming the file and line and suggesting the closest known key.
 func parseLayer(name string, data []byte, keys []configKey) (configLayer, error) {
-	l := configLayer{name: name, values: map[string]any{}}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return l, nil // an empty file sets nothing
+			return configLayer{name: name, values: map[string]any{}}, nil // an empty file sets nothing
 		}
-		return l, configErrorf("config: %s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		return configLayer{name: name}, configErrorf("config: %s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
+	return parseLayerNode(name, root, keys)
+}
+
+// parseLayerNode reads a mapping of configuration keys, a file's document or a sweep
+// file's settings, as parseLayer does; name is the file, for messages.
+func parseLayerNode(name string, root *yaml.Node, keys []configKey) (configLayer, error) {
+	l := configLayer{name: name, values: map[string]any{}}
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		return l, nil
 	}
@@ -463,7 +485,7 @@ func readInstruments(v *viper.Viper, layers []configLayer) (map[string]env.Instr
 			key := instrumentsKey + "." + sym + "." + field
 			for i := len(layers) - 1; i >= 0; i-- {
 				if layers[i].has(key) {
-					return layers[i].name
+					return layers[i].at(key)
 				}
 			}
 			return "?"

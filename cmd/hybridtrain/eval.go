@@ -156,25 +156,37 @@ func runEval(ctx context.Context, a *app, opts *evalOptions) error {
 	if episodes == 0 {
 		episodes = len(sessions)
 	}
-	m, err := ppo.Evaluate(ctx, model, ds, sessions, s.Env, episodes)
+	rep, err := a.evaluateModel(ctx, opts, model, ds, src, sessions, episodes, s.Env)
 	if err != nil {
-		return fmt.Errorf("eval: %w", err)
-	}
-	rep := evalReport{
-		Model: opts.model, Market: inst.Symbol, Phase: model.Meta.Phase, Timesteps: model.Meta.Timesteps,
-		Data: src.String(), Split: opts.split, Sessions: len(sessions),
-		Episodes: m.Episodes, MeanReward: m.MeanReward, StdReward: m.StdReward, MeanLength: m.MeanLength,
-		MeanPnL: m.MeanPnL, Trades: m.Trades, WinRate: m.WinRate, MaxDrawdown: m.MaxDrawdown, MaskedActions: m.MaskedActions,
-	}
-	if rep.Report, rep.ReportDir, err = writeEvalReport(ctx, a, opts, model, ds, sessions[:min(episodes, len(sessions))], s.Env, src); err != nil {
 		return err
 	}
 	if opts.asJSON {
 		return writeJSON(a.stdout, rep)
 	}
-	printEvalReport(a, rep)
+	printEvalReport(a, *rep)
 	fmt.Fprintln(a.stdout)
 	return rep.Report.WriteSummary(a.stdout)
+}
+
+// evaluateModel evaluates model on the first episodes of sessions and writes the
+// evaluation report over them: eval's work once the checkpoint, the settings and the bars
+// are resolved, and a sweep trial's final evaluation.
+func (a *app) evaluateModel(ctx context.Context, opts *evalOptions, model *ppo.Model, ds *env.Dataset, src dataSource,
+	sessions []int, episodes int, ec env.Config) (*evalReport, error) {
+	m, err := ppo.Evaluate(ctx, model, ds, sessions, ec, episodes)
+	if err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	rep := &evalReport{
+		Model: opts.model, Market: ds.Instrument.Symbol, Phase: model.Meta.Phase, Timesteps: model.Meta.Timesteps,
+		Data: src.String(), Split: opts.split, Sessions: len(sessions),
+		Episodes: m.Episodes, MeanReward: m.MeanReward, StdReward: m.StdReward, MeanLength: m.MeanLength,
+		MeanPnL: m.MeanPnL, Trades: m.Trades, WinRate: m.WinRate, MaxDrawdown: m.MaxDrawdown, MaskedActions: m.MaskedActions,
+	}
+	if rep.Report, rep.ReportDir, err = writeEvalReport(ctx, a, opts, model, ds, sessions[:min(episodes, len(sessions))], ec, src); err != nil {
+		return nil, err
+	}
+	return rep, nil
 }
 
 // writeEvalReport builds the evaluation report of model over sessions and writes its files

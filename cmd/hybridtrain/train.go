@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"hybridtrain/internal/device"
+	"hybridtrain/internal/env"
 	"hybridtrain/internal/policy"
 	"hybridtrain/internal/ppo"
 )
@@ -168,7 +169,7 @@ func planRun(s *resolvedConfig) (runPlan, error) {
 
 // trainRun loads the data, prepares the run directory and runs the trainer, printing the
 // outcome on stdout.
-func (a *app) trainRun(ctx context.Context, s *resolvedConfig, plan runPlan) (err error) {
+func (a *app) trainRun(ctx context.Context, s *resolvedConfig, plan runPlan) error {
 	inst, err := s.instrument()
 	if err != nil {
 		return err
@@ -180,6 +181,23 @@ func (a *app) trainRun(ctx context.Context, s *resolvedConfig, plan runPlan) (er
 	if err := ctx.Err(); err != nil {
 		return err // Ctrl-C while the bars loaded: nothing to save, no run directory (exit 130)
 	}
+	result, err := a.runTrainer(ctx, s, plan, ds)
+	a.drawTrainCurves(result, err)
+	if err != nil {
+		if errors.Is(err, ppo.ErrInterrupted) && result != nil && result.Interrupted != "" {
+			fmt.Fprintf(a.stdout, "interrupted: %s (timesteps %d)\n", result.Interrupted, result.Timesteps)
+			fmt.Fprintf(a.stderr, "resume with: hybridtrain train --resume %s\n", result.Interrupted)
+		}
+		return err
+	}
+	printSummary(a, result)
+	return nil
+}
+
+// runTrainer prepares the run directory (s.Out, a new one under runs/, or the resumed
+// checkpoint's) and runs the trainer on ds with progress on stderr: what train and each
+// trial of a sweep do alike.
+func (a *app) runTrainer(ctx context.Context, s *resolvedConfig, plan runPlan, ds *env.Dataset) (result *ppo.Result, err error) {
 	runDir, created := "", false
 	switch {
 	case s.Resume != "":
@@ -187,12 +205,12 @@ func (a *app) trainRun(ctx context.Context, s *resolvedConfig, plan runPlan) (er
 	case s.Out != "":
 		_, statErr := os.Lstat(s.Out)
 		if err := ppo.CheckOutDir(s.Out); err != nil {
-			return err
+			return nil, err
 		}
 		runDir, created = s.Out, statErr != nil
 	default:
 		if runDir, err = ppo.NewRunDir(runsDir, fmt.Sprintf("phase%d", s.Phase), s.Market, a.now()); err != nil {
-			return err
+			return nil, err
 		}
 		created = true
 	}
@@ -205,7 +223,7 @@ func (a *app) trainRun(ctx context.Context, s *resolvedConfig, plan runPlan) (er
 	}()
 	cfgYAML, err := renderConfig(s, renderOptions{})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	setup := ppo.Setup{
 		Phase: s.Phase, Market: s.Market, Dataset: ds, Env: s.Env, Policy: s.Policy, PPO: s.PPO,
@@ -226,18 +244,9 @@ func (a *app) trainRun(ctx context.Context, s *resolvedConfig, plan runPlan) (er
 			<-noticed // the notice is being written (stderr is locked): let it finish first
 		}
 	}()
-	result, err := a.train(ctx, setup, rec)
+	result, err = a.train(ctx, setup, rec)
 	rec.Close()
-	a.drawTrainCurves(result, err)
-	if err != nil {
-		if errors.Is(err, ppo.ErrInterrupted) && result != nil && result.Interrupted != "" {
-			fmt.Fprintf(a.stdout, "interrupted: %s (timesteps %d)\n", result.Interrupted, result.Timesteps)
-			fmt.Fprintf(a.stderr, "resume with: hybridtrain train --resume %s\n", result.Interrupted)
-		}
-		return err
-	}
-	printSummary(a, result)
-	return nil
+	return result, err
 }
 
 // printSummary writes the outcome of a training run on stdout.
