@@ -46,6 +46,7 @@ confirmation); 2 usage or configuration error; 3 bad or missing bar file;
 		newDataCmd(a),
 		newInspectCmd(a),
 		newDeviceCmd(a),
+		newSweepCmd(a),
 		newVersionCmd(a),
 		newCompletionCmd(),
 	)

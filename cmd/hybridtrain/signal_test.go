@@ -21,10 +21,17 @@ import (
 // (TestInterruptSignals starts it).
 const helperEnv = "HT_TEST_SIGNAL_HELPER"
 
-// TestMain lets the test binary act as the signal helper process.
+// asMainEnv makes the test binary act as hybridtrain itself: `sweep run --parallel` runs
+// its trials as child processes of os.Executable(), which in a test is the test binary.
+const asMainEnv = "HT_TEST_AS_MAIN"
+
+// TestMain lets the test binary act as the signal helper process, or as hybridtrain.
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(helperEnv); mode != "" {
 		os.Exit(signalHelper(mode))
+	}
+	if os.Getenv(asMainEnv) != "" {
+		main()
 	}
 	os.Exit(m.Run())
 }
