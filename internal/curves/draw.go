@@ -1,7 +1,6 @@
 package curves
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"image"
@@ -117,12 +116,8 @@ func WritePNG(w io.Writer, runs []*Run) (err error) {
 			p.Draw(canvases[r][col])
 		}
 	}
-	var buf bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(&buf); err != nil {
+	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(w); err != nil {
 		return fmt.Errorf("curves: png: %w", err)
-	}
-	if _, err := w.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("curves: %w", err)
 	}
 	return nil
 }

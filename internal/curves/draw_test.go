@@ -3,6 +3,7 @@ package curves
 import (
 	"bytes"
 	"fmt"
+	"image"
 	"image/color"
 	"image/png"
 	"math"
@@ -39,6 +40,12 @@ func decode(t *testing.T, data []byte) map[color.RGBA]int {
 		t.Fatalf("picture is %dx%d, want %dx%d", b.Dx(), b.Dy(), Width, Height)
 	}
 	counts := map[color.RGBA]int{}
+	if rgba, ok := img.(*image.RGBA); ok { // what png.Decode returns for vgimg's pictures
+		for i := 0; i+3 < len(rgba.Pix); i += 4 {
+			counts[color.RGBA{rgba.Pix[i], rgba.Pix[i+1], rgba.Pix[i+2], rgba.Pix[i+3]}]++
+		}
+		return counts
+	}
 	b := img.Bounds()
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
