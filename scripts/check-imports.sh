@@ -10,6 +10,7 @@
 #   ppo -> env, device, adapter, policy, atomicfile, tfevents
 #   report -> env, policy, ppo, atomicfile                  curves -> ppo
 #   sweep -> env, policy, ppo, report, atomicfile (and k8s.io's API types, never client-go)
+#   sb3 -> env, device, policy (reads SB3 models; only cmd imports it, and only it gopickle)
 #
 # Also fails on: a CLI library (cobra, viper, pflag, progressbar) anywhere under internal/;
 # os.Exit, log.Fatal or writes to stdout under internal/ (non-test files); gorgonia in
@@ -28,12 +29,13 @@ allowed() {
     report)     echo "env policy ppo atomicfile" ;;
     curves)     echo "ppo" ;;
     sweep)      echo "env policy ppo report atomicfile" ;;
+    sb3)        echo "env device policy" ;;
   esac
 }
 status=0
 fail() { echo "check-imports: $*"; status=1; }
 
-for pkg in env gemm vec ppoloss atomicfile tfevents device adapter policy ppo report curves sweep; do
+for pkg in env gemm vec ppoloss atomicfile tfevents device adapter policy ppo report curves sweep sb3; do
   [ -d "internal/$pkg" ] || continue
   # Imports of the package and its test files, sub-packages included.
   imps=$(go list -f '{{join .Imports "\n"}}{{"\n"}}{{join .TestImports "\n"}}{{"\n"}}{{join .XTestImports "\n"}}' "./internal/$pkg/..." | sort -u)
@@ -55,6 +57,11 @@ for imp in $(go list -f '{{join .Imports " "}}' ./internal/tfevents); do
   case "${imp%%/*}" in *.*) [ "$imp" = google.golang.org/protobuf/encoding/protowire ] ||
     fail "internal/tfevents imports $imp (only the standard library and protowire)" ;;
   esac
+done
+
+# The pickle reader is the SB3 importer's alone: nothing else reads files that can name code.
+for p in $(go list -f '{{.ImportPath}} {{join .Imports " "}}' ./... | grep ' github.com/nlpodyssey/gopickle' | cut -d' ' -f1); do
+  [ "$p" = "$mod/internal/sb3" ] || fail "$p imports github.com/nlpodyssey/gopickle (only internal/sb3 may)"
 done
 
 if go list -deps ./internal/env/... | grep -q '^gorgonia.org/'; then
