@@ -35,7 +35,7 @@ func TestEveryCommandExists(t *testing.T) {
 	for _, p := range commandPaths(newRootCmd(a.app)) {
 		got = append(got, strings.Join(p, " "))
 	}
-	want := []string{"completion", "data", "data info", "data synth", "data validate", "device", "eval", "inspect", "plot", "sweep", "sweep k8s", "sweep plan", "sweep report", "sweep run", "test", "train", "version"}
+	want := []string{"completion", "data", "data info", "data synth", "data validate", "device", "eval", "import", "import sb3", "inspect", "plot", "predict", "sweep", "sweep k8s", "sweep plan", "sweep report", "sweep run", "test", "train", "version"}
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
 		t.Fatalf("commands: got %v, want %v", got, want)
@@ -105,6 +105,14 @@ func TestFlagsParse(t *testing.T) {
 			want: map[string]string{"market": "GC", "sessions": "10", "seed": "9", "out": "f.csv"},
 		},
 		{args: []string{"inspect", "dir", "--json"}, want: map[string]string{"json": "true"}},
+		{
+			args: []string{"import", "sb3", "m.zip", "--vecnormalize", "v.pkl", "--out", "o", "--market", "NQ"},
+			want: map[string]string{"vecnormalize": "v.pkl", "out": "o", "market": "NQ"},
+		},
+		{
+			args: []string{"predict", "--model", "m", "--obs", "o.csv", "--masks", "k.csv", "--json"},
+			want: map[string]string{"model": "m", "obs": "o.csv", "masks": "k.csv", "json": "true"},
+		},
 		{args: []string{"device", "--json"}, want: map[string]string{"json": "true"}},
 		{args: []string{"version", "--json"}, want: map[string]string{"json": "true"}},
 		{args: []string{"completion", "bash"}, want: map[string]string{}},

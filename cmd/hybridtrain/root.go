@@ -45,6 +45,8 @@ confirmation); 2 usage or configuration error; 3 bad or missing bar file;
 		newPlotCmd(a),
 		newDataCmd(a),
 		newInspectCmd(a),
+		newImportCmd(a),
+		newPredictCmd(a),
 		newDeviceCmd(a),
 		newSweepCmd(a),
 		newVersionCmd(a),
