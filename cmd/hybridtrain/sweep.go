@@ -87,8 +87,9 @@ func loadSweep(a *app, path string) (*loadedSweep, error) {
 		return nil, err
 	}
 	ls := &loadedSweep{file: f}
+	trials := f.Trials()
 	warned := false
-	for _, t := range f.Trials() {
+	for _, t := range trials {
 		grid := configLayer{name: path, values: map[string]any{}, lines: map[string]int{}}
 		for _, v := range t.Values {
 			grid.values[v.Key], grid.lines[v.Key] = v.Raw, v.Line
@@ -107,7 +108,7 @@ func loadSweep(a *app, path string) (*loadedSweep, error) {
 		}
 		ls.trials = append(ls.trials, sweepTrial{Trial: t, dir: f.Dir(t), settings: s})
 	}
-	ls.plan = sweep.NewPlan(f, f.Trials(), func(t sweep.Trial) (string, uint64, int64) {
+	ls.plan = sweep.NewPlan(f, trials, func(t sweep.Trial) (string, uint64, int64) {
 		s := ls.trials[t.Index].settings
 		return s.Market, s.PPO.Seed, s.PPO.TotalTimesteps
 	})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"hybridtrain/internal/atomicfile"
 	"hybridtrain/internal/env"
+	"hybridtrain/internal/policy"
 	"hybridtrain/internal/ppo"
 	"hybridtrain/internal/sweep"
 )
@@ -23,7 +25,7 @@ const jobIndexEnv = "JOB_COMPLETION_INDEX"
 
 type sweepRunOptions struct {
 	path     string
-	index    int // --index; -1 when not given
+	index    int // --index; read only when the flag is given
 	parallel int
 	cmd      *cobra.Command
 }
@@ -60,7 +62,7 @@ not stop the others, and the exit code is then the first failure's.`,
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&opts.index, "index", -1, "run this trial alone (default: "+jobIndexEnv+" when set, else every trial)")
+	f.IntVar(&opts.index, "index", 0, "run this trial alone (default: $"+jobIndexEnv+" when set, else every trial)")
 	f.IntVar(&opts.parallel, "parallel", 1, "trials at once, each a child process with GOMAXPROCS divided between them")
 	return cmd
 }
@@ -86,13 +88,17 @@ func runSweepRun(ctx context.Context, a *app, opts *sweepRunOptions) error {
 		}
 		return err
 	}
-	switch {
-	case index >= 0:
+	if index >= 0 {
 		t, err := ls.trial(index, from)
 		if err != nil {
 			return err
 		}
 		return a.runTrial(ctx, t)
+	}
+	if err := preflight(ls); err != nil {
+		return err
+	}
+	switch {
 	case opts.parallel > 1 && len(ls.trials) > 1:
 		return a.runTrialsParallel(ctx, ls, opts.parallel)
 	}
@@ -117,6 +123,29 @@ func trialIndex(a *app, opts *sweepRunOptions) (int, string, error) {
 		return -1, "", configErrorf("sweep run: $%s: want an index >= 0, got %q", jobIndexEnv, v)
 	}
 	return i, "$" + jobIndexEnv, nil
+}
+
+// preflight checks what each trial needs from this machine before the first one starts
+// (hours may pass before the last): its bar file, its device and its base checkpoint.
+func preflight(ls *loadedSweep) error {
+	for _, t := range ls.trials {
+		s := t.settings
+		if _, err := resolveData(s); err != nil {
+			return fmt.Errorf("sweep: trial %s: %w", t.Name, err)
+		}
+		if _, err := resolveDevice(s); err != nil {
+			return fmt.Errorf("sweep: trial %s: %w", t.Name, err)
+		}
+		if s.Base != "" && !dirExists(s.Base) {
+			return fmt.Errorf("sweep: trial %s: base %s (from %s): %w: no such checkpoint directory", t.Name, s.Base, s.source("base"), policy.ErrCheckpoint)
+		}
+	}
+	return nil
+}
+
+func dirExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }
 
 // runTrials runs every trial in index order in this process. A failed trial does not stop

@@ -193,6 +193,35 @@ func TestSweepRunFlags(t *testing.T) {
 	}
 }
 
+// TestSweepRunPreflight: what a trial needs from this machine (its bar file, device and
+// base) is checked for every trial before the first one starts.
+func TestSweepRunPreflight(t *testing.T) {
+	cases := []struct {
+		name string
+		grid string
+		code int
+		want string
+	}{
+		{"missing bar file", "  data: [a.csv, nope.csv]\n", exitData, "nope.csv"},
+		{"no cuda", "  device: [cpu, cuda]\n", exitUsage, "CUDA"},
+		{"missing base", "  base: [nope]\n", exitCheckpoint, "nope"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			inTempDir(t)
+			writeFile(t, "a.csv", "")
+			writeFile(t, "s.yaml", tinySweep("  market: [NQ]\n"+tc.grid))
+			a := newTestApp(t) // its trainer fails the test if called
+			if code := a.run("sweep", "run", "s.yaml"); code != tc.code || !strings.Contains(a.err.String(), tc.want) {
+				t.Errorf("exit %d, stderr %q; want %d naming %s", code, a.err.String(), tc.code, tc.want)
+			}
+			if entries, _ := os.ReadDir("sw"); len(entries) != 1 || entries[0].Name() != sweep.PlanFile {
+				t.Errorf("sw holds %v, want sweep.json alone", entries)
+			}
+		})
+	}
+}
+
 // TestSweepTrialEqualsTrain: a trial run by index (here from JOB_COMPLETION_INDEX, as in a
 // pod) is the run train makes with the same values: the same config.yaml and the same
 // metrics.jsonl apart from the wall clock; and it is followed by its final evaluation.
