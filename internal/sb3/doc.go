@@ -1,9 +1,10 @@
-// Package sb3 reads a stable-baselines3 MaskablePPO model and its VecNormalize statistics
-// and turns them into a Phase 2 checkpoint of this tool.
+// Package sb3 imports a stable-baselines3 model and its VecNormalize as a Phase 2 checkpoint.
 //
-// It sits beside internal/ppo, between internal/policy (whose checkpoint container it
-// fills) and the command line (`hybridtrain import sb3`); nothing but cmd/hybridtrain
-// imports it. It reads, and never runs, what Python wrote:
+// It reads a MaskablePPO model and its VecNormalize statistics and turns them into the
+// checkpoint this tool's Phase 2 training writes. It sits beside internal/ppo, between
+// internal/policy (whose checkpoint container it fills) and the command line (`hybridtrain
+// import sb3`); nothing but cmd/hybridtrain imports it. It reads, and never runs, what
+// Python wrote:
 //
 //   - MODEL.zip, what MaskablePPO.save (and PPO.save) writes: "data", the JSON of the
 //     algorithm's attributes (policy_kwargs, the observation and action spaces,
