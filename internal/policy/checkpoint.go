@@ -171,6 +171,7 @@ type Metadata struct {
 	Timesteps     int64             `json:"timesteps"`
 	Seed          uint64            `json:"seed"`
 	Config        any               `json:"config,omitempty"`
+	InitFrom      any               `json:"init_from,omitempty"` // the checkpoint a fine-tuned run started from (the trainer's record)
 	ToolVersion   string            `json:"tool_version"`
 	CreatedAt     string            `json:"created_at"` // RFC 3339, UTC
 	Files         map[string]string `json:"sha256"`     // file name -> hex SHA-256

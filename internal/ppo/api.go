@@ -129,6 +129,11 @@ type Setup struct {
 
 	// BaseDir is a Phase 2 checkpoint to transfer from (Phase 3 only); empty: from scratch.
 	BaseDir string
+	// InitFrom is a checkpoint of the run's phase and architecture to fine-tune: a new run
+	// starts from its weights and normaliser statistics, with a fresh optimizer, counters
+	// and schedule, on this Setup's data and settings (not with BaseDir). Metadata records
+	// it (InitRecord). A resumed run ignores it: its own checkpoint holds the weights.
+	InitFrom string
 	// ResumeDir is a checkpoint of an earlier run to continue; the run directory is the
 	// checkpoint's (RunDir must then be empty or that directory).
 	ResumeDir string

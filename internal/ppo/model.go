@@ -40,13 +40,29 @@ func LoadModel(dir string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ppo: %s: %w", dir, err)
 	}
+	normObs, clip, err := checkpointNorm(c, dir)
+	if err != nil {
+		return nil, err
+	}
+	rms, err := readRMS(c, dir, "obs_rms", pol.Config().ObsDim)
+	if err != nil {
+		return nil, fmt.Errorf("ppo: %w", err)
+	}
+	return &Model{Policy: pol, Meta: c.Meta, obsRMS: rms, normObs: normObs, clipObs: clip}, nil
+}
+
+// checkpointNorm says whether and how the checkpoint c (read from dir) normalises
+// observations: from state.json's settings (norm_obs, clip_obs), else, for a checkpoint
+// without state.json (one `import sb3` wrote), from its metadata's configuration, else the
+// defaults (on, clip 10). Errors wrap policy.ErrCheckpoint and name the field.
+func checkpointNorm(c *policy.Checkpoint, dir string) (normObs bool, clip float64, err error) {
 	def := DefaultConfig()
-	normObs, clip := def.NormObs, def.ClipObs
+	normObs, clip = def.NormObs, def.ClipObs
 	source := policy.StateFile + ": settings.ppo.clip_obs"
 	if len(c.State) > 0 {
 		st, err := decodeState(dir, c.State)
 		if err != nil {
-			return nil, fmt.Errorf("ppo: %w", err)
+			return false, 0, fmt.Errorf("ppo: %w", err)
 		}
 		normObs, clip = st.Settings.PPO.NormObs, st.Settings.PPO.ClipObs
 	} else if cfg, ok := c.Meta.Config.(map[string]any); ok {
@@ -54,26 +70,22 @@ func LoadModel(dir string) (*Model, error) {
 		if v, ok := cfg["norm_obs"]; ok {
 			b, isBool := v.(bool)
 			if !isBool {
-				return nil, fmt.Errorf("%w: %s: %s: config.norm_obs %v, want true or false", policy.ErrCheckpoint, dir, policy.MetadataFile, v)
+				return false, 0, fmt.Errorf("%w: %s: %s: config.norm_obs %v, want true or false", policy.ErrCheckpoint, dir, policy.MetadataFile, v)
 			}
 			normObs = b
 		}
 		if v, ok := cfg["clip_obs"]; ok {
 			f, isNum := v.(float64)
 			if !isNum {
-				return nil, fmt.Errorf("%w: %s: %s: config.clip_obs %v, want a number", policy.ErrCheckpoint, dir, policy.MetadataFile, v)
+				return false, 0, fmt.Errorf("%w: %s: %s: config.clip_obs %v, want a number", policy.ErrCheckpoint, dir, policy.MetadataFile, v)
 			}
 			clip = f
 		}
 	}
 	if normObs && !(clip > 0) {
-		return nil, fmt.Errorf("%w: %s: %s %g, want > 0", policy.ErrCheckpoint, dir, source, clip)
+		return false, 0, fmt.Errorf("%w: %s: %s %g, want > 0", policy.ErrCheckpoint, dir, source, clip)
 	}
-	rms, err := readRMS(c, dir, "obs_rms", pol.Config().ObsDim)
-	if err != nil {
-		return nil, fmt.Errorf("ppo: %w", err)
-	}
-	return &Model{Policy: pol, Meta: c.Meta, obsRMS: rms, normObs: normObs, clipObs: clip}, nil
+	return normObs, clip, nil
 }
 
 // ObsDim is the observation length the model takes (261 in Phase 3, 228 in Phase 2).

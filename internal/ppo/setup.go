@@ -20,6 +20,9 @@ func newTrainer(s Setup, rec Recorder) (*trainer, error) {
 	if s.Phase != 2 && s.Phase != 3 {
 		return nil, configErrorf("phase", "must be 2 or 3, got %d", s.Phase)
 	}
+	if s.BaseDir != "" && s.InitFrom != "" {
+		return nil, configErrorf("init_from", "a run starts from one checkpoint: init_from fine-tunes a checkpoint's own network, base transfers a Phase 2 one into a new Phase 3 network; give one of them")
+	}
 	if s.BaseDir != "" && s.Phase != 3 {
 		return nil, configErrorf("base", "a base checkpoint is transferred into Phase 3 only; this run is Phase %d", s.Phase)
 	}
@@ -76,8 +79,8 @@ func newTrainer(s Setup, rec Recorder) (*trainer, error) {
 	return t, nil
 }
 
-// fresh sets up a new run: policy (from scratch or transferred), normalisers, envs, run
-// directory.
+// fresh sets up a new run: policy (from scratch, transferred from a base or fine-tuned from
+// a checkpoint), normalisers, envs, run directory.
 func (t *trainer) fresh(pcfg policy.Config) error {
 	s := t.s
 	if s.RunDir == "" {
@@ -90,7 +93,16 @@ func (t *trainer) fresh(pcfg policy.Config) error {
 	t.res.RunDir = t.runDir
 
 	var baseRMS *RunningMeanStd
-	if s.BaseDir != "" {
+	var init *initStart
+	switch {
+	case s.InitFrom != "":
+		var err error
+		if init, err = t.readInitFrom(pcfg); err != nil {
+			return err
+		}
+		t.pol = init.pol
+		t.set.InitFrom = &init.record
+	case s.BaseDir != "":
 		c, err := policy.ReadCheckpoint(s.BaseDir)
 		if err != nil {
 			return fmt.Errorf("ppo: base: %w", err)
@@ -118,7 +130,7 @@ func (t *trainer) fresh(pcfg policy.Config) error {
 		t.transfer = true
 		// The architecture is the base's; record what actually trains.
 		t.set.Policy = t.pol.Config()
-	} else {
+	default:
 		var err error
 		if t.pol, err = policy.New(pcfg, rand.New(rand.NewPCG(t.cfg.Seed, streamInit))); err != nil {
 			return fmt.Errorf("ppo: policy: %w", err)
@@ -133,6 +145,9 @@ func (t *trainer) fresh(pcfg policy.Config) error {
 
 	t.obsRMS = NewRunningMeanStd(t.dim)
 	t.ret = NewRewardNormalizer(t.N, t.cfg.Gamma, t.cfg.ClipReward)
+	if init != nil {
+		t.obsRMS, t.ret.RMS = init.obsRMS, init.retRMS
+	}
 	if baseRMS != nil {
 		if err := t.transferStats(baseRMS); err != nil {
 			return err
@@ -148,8 +163,12 @@ func (t *trainer) fresh(pcfg policy.Config) error {
 	if err := checkObs(t.batch.Obs); err != nil {
 		return &NonFiniteError{Update: 1, What: "observation after reset", Err: err}
 	}
-	if t.cfg.NormObs {
-		t.obsRMS.Update(t.batch.Obs, t.N) // SB3's VecNormalize.reset updates with the first observations
+	if t.cfg.NormObs && init == nil {
+		// SB3's VecNormalize.reset updates with the first observations. A fine-tuned run
+		// takes the checkpoint's statistics as they are, so that its first decisions are
+		// exactly the checkpoint's on the same observations; every rollout step updates
+		// them from then on.
+		t.obsRMS.Update(t.batch.Obs, t.N)
 	}
 	for i := range t.starts {
 		t.starts[i] = true

@@ -74,6 +74,9 @@ func (t *trainer) writeCheckpoint(rel string) error {
 	if t.s.Dataset != nil {
 		meta.Instrument = describeInstrument(t.s.Dataset.Instrument)
 	}
+	if t.set.InitFrom != nil {
+		meta.InitFrom = t.set.InitFrom
+	}
 	model, opt, err := t.pol.ExportTensors()
 	if err != nil {
 		return fmt.Errorf("ppo: checkpoint %s: %w", rel, err)
@@ -107,6 +110,7 @@ func (t *trainer) resume(pcfg policy.Config) error {
 	}
 	// The transfer happened in the original run; the base need not be given again.
 	cur := t.set
+	cur.InitFrom = st.Settings.InitFrom // a record of how the run started: kept, never compared
 	if cur.Base == "" {
 		cur.Base = st.Settings.Base
 	}

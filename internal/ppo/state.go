@@ -74,6 +74,10 @@ type RunSettings struct {
 	Data     string `json:"data,omitempty"`      // dataset source
 	DataBars int    `json:"data_bars,omitempty"` // and its length
 	Base     string `json:"base,omitempty"`      // transfer source, as given
+	// InitFrom is the checkpoint a fine-tuned run started from. It is a record, not a
+	// setting: a resumed run keeps it and never compares it (the weights it gave are in
+	// every checkpoint since, and its directory may have moved or been replaced).
+	InitFrom *InitRecord `json:"init_from,omitempty"`
 	// Instrument is the trading env's instrument (nil for other envs): a configuration's
 	// `instruments` section can change it without changing the data.
 	Instrument *InstrumentRecord `json:"instrument,omitempty"`
