@@ -23,12 +23,32 @@ var timeColumns = [...]string{"timestamp", "datetime", "ts_event", "time", "date
 // be opened too, wrapping ErrRead and the os error, so errors.Is(err, fs.ErrNotExist) works);
 // a bad cfg.DataTZ is a plain configuration error. docs/data.md describes the format.
 func Load(path string, inst Instrument, cfg Config) (*Dataset, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, &ParseError{File: path, Err: fmt.Errorf("%w: %w", ErrRead, err)}
+	return LoadFiles([]string{path}, inst, cfg)
+}
+
+// LoadFiles is Load for several bar files of one instrument: each file is read and
+// validated on its own (errors name the file and its lines), then the files are merged in
+// time order, whatever order they are given in. Files must cover separate time ranges: a
+// file whose first row is not after the last row of a file that starts before it is an
+// error naming both files and lines, wrapping ErrOverlap. Dataset.Source is the file names
+// joined by commas, in the order given. Use DataFiles to expand directories first.
+func LoadFiles(paths []string, inst Instrument, cfg Config) (*Dataset, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("env: no bar files given")
 	}
-	defer f.Close()
-	return Read(f, path, inst, cfg)
+	files := make([]*loader, 0, len(paths))
+	for _, p := range paths {
+		l, err := newLoader(p, inst, cfg, stopAtFirst)
+		if err != nil {
+			return nil, err
+		}
+		l.readFile(p)
+		if len(l.errs) > 0 {
+			return nil, l.errs[0]
+		}
+		files = append(files, l)
+	}
+	return finish(files, cfg.WarmupBars)
 }
 
 // Read is Load for an already open reader; name is used in errors and as Dataset.Source.
@@ -42,12 +62,33 @@ func Read(r io.Reader, name string, inst Instrument, cfg Config) (*Dataset, erro
 	if len(l.errs) > 0 {
 		return nil, l.errs[0]
 	}
-	ds, err := l.dataset(cfg.WarmupBars)
+	return finish([]*loader{l}, cfg.WarmupBars)
+}
+
+// finish merges the files that read without error, checks that they do not overlap and
+// that the bars suffice, and precomputes the market features.
+func finish(files []*loader, warmupBars int) (*Dataset, error) {
+	m := mergeFiles(files)
+	if len(m.overlaps) > 0 {
+		return nil, m.overlaps[0]
+	}
+	ds, err := m.dataset(warmupBars)
 	if err != nil {
 		return nil, err
 	}
 	ds.Market = marketFeatures(ds)
 	return ds, nil
+}
+
+// readFile reads the file at path; a file that cannot be opened is one ErrRead error.
+func (l *loader) readFile(path string) {
+	f, err := os.Open(path)
+	if err != nil {
+		l.fail(0, 0, fmt.Errorf("%w: %w", ErrRead, err))
+		return
+	}
+	defer f.Close()
+	l.read(f)
 }
 
 // loader parses and validates a bar file row by row. It either stops at the first error
@@ -75,10 +116,16 @@ type loader struct {
 	dropped  int
 	warnings []Warning
 
-	// Previous row with a valid time, for the order check.
-	havePrev bool
-	prevSec  int64
-	prevLine int
+	// Previous row with a valid time, for the order check; at the end, the last one. The
+	// first one is kept too: merging several files compares their time ranges.
+	havePrev  bool
+	prevSec   int64
+	prevLine  int
+	firstSec  int64
+	firstLine int
+
+	// Line of the first kept bar, for the warnings at the boundary between two files.
+	firstKeptLine int
 
 	// Previous kept bar, for the gap and jump warnings.
 	haveKept  bool
@@ -296,6 +343,9 @@ func (l *loader) row(cr *csv.Reader, rec []string) {
 			add(colTime, fmt.Errorf("%w: %s %q is %s line %d's %s (UTC)",
 				ErrTimeOrder, l.names[colTime], strings.TrimSpace(rec[l.idx[colTime]]), what, l.prevLine, utcString(l.prevSec)))
 		} else {
+			if !l.havePrev {
+				l.firstSec, l.firstLine = sec, tl
+			}
 			l.havePrev, l.prevSec, l.prevLine = true, sec, tl
 		}
 	}
@@ -378,17 +428,11 @@ func (l *loader) keep(line int, sec int64, v [numCols]float64) {
 	} else {
 		l.endRun()
 	}
-	if l.haveKept && day == l.keptDay {
-		if n := l.inst.missingMinutes(l.keptClock, clock); n > 0 {
-			l.warn(line, WarnGap, fmt.Sprintf("gap inside the session %s: %d minute(s) missing between the %s bar (line %d) and the %s bar",
-				dayString(day), n, l.keptClock, l.keptLine, clock))
-		}
-	}
 	if l.haveKept {
-		// Compared as |c - p| > 5% of p: c/p - 1 would flag an exact 5% move (1.05 - 1 > 0.05).
-		if p := l.keptClose; math.Abs(c-p) > jumpLimit*p {
-			l.warn(line, WarnJump, fmt.Sprintf("close jumped %+.2f%% from %v (line %d) to %v", 100*(c/p-1), p, l.keptLine, c))
-		}
+		prev := keptBar{day: l.keptDay, clock: l.keptClock, close: l.keptClose, where: fmt.Sprintf("line %d", l.keptLine)}
+		l.warnings = prev.follow(keptBar{day: day, clock: clock, close: c}, l.inst, l.name, line, l.warnings)
+	} else {
+		l.firstKeptLine = line
 	}
 	l.haveKept, l.keptDay, l.keptClock, l.keptClose, l.keptLine = true, day, clock, c, line
 	b := &l.bars
@@ -432,27 +476,30 @@ func (l *loader) warn(line int, kind, msg string) {
 	l.warnings = append(l.warnings, Warning{File: l.name, Line: line, Kind: kind, Msg: msg})
 }
 
-// dataset builds the Dataset (without market features) from the kept bars and checks that
-// the file has enough of them.
-func (l *loader) dataset(warmupBars int) (*Dataset, error) {
-	if l.bars.Len() == 0 {
-		return nil, &ParseError{File: l.name, Err: fmt.Errorf("%w inside the data session %s %s (%d rows read, %d outside it)",
-			ErrEmpty, l.inst.sessionString(), l.inst.Zone, l.rows, l.dropped)}
+// keptBar is what the gap and jump warnings need of a kept bar; where names it in messages
+// ("line 3", or "a.csv:511" for the last bar of another file).
+type keptBar struct {
+	day   int64
+	clock Clock
+	close float64
+	where string
+}
+
+// follow appends to ws the warnings of bar b (at file:line) coming right after bar p: a gap
+// when minutes of the data session are missing between them on one day, a jump when the
+// close moved more than 5%.
+func (p keptBar) follow(b keptBar, inst Instrument, file string, line int, ws []Warning) []Warning {
+	if b.day == p.day {
+		if n := inst.missingMinutes(p.clock, b.clock); n > 0 {
+			ws = append(ws, Warning{File: file, Line: line, Kind: WarnGap, Msg: fmt.Sprintf(
+				"gap inside the session %s: %d minute(s) missing between the %s bar (%s) and the %s bar",
+				dayString(b.day), n, p.clock, p.where, b.clock)})
+		}
 	}
-	ds, err := newDataset(l.name, l.inst, l.bars)
-	if err != nil {
-		return nil, &ParseError{File: l.name, Err: err}
+	// Compared as |c - p| > 5% of p: c/p - 1 would flag an exact 5% move (1.05 - 1 > 0.05).
+	if math.Abs(b.close-p.close) > jumpLimit*p.close {
+		ws = append(ws, Warning{File: file, Line: line, Kind: WarnJump, Msg: fmt.Sprintf(
+			"close jumped %+.2f%% from %v (%s) to %v", 100*(b.close/p.close-1), p.close, p.where, b.close)})
 	}
-	ds.Dropped = l.dropped
-	ds.Warnings = l.warnings
-	all := make([]int, len(ds.Sessions))
-	for i := range all {
-		all[i] = i
-	}
-	if len(ds.EligibleSessions(all, warmupBars)) == 0 {
-		return nil, &ParseError{File: l.name, Err: fmt.Errorf(
-			"%w: %d bars in %d session(s), and no session has warmup_bars (%d) bars of history before its entry bar at %s; want at least warmup_bars bars plus one session",
-			ErrTooFewBars, ds.Bars.Len(), len(ds.Sessions), warmupBars, l.inst.EntryStart)}
-	}
-	return ds, nil
+	return ws
 }

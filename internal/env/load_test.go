@@ -532,7 +532,7 @@ func BenchmarkParse(b *testing.B) {
 		if len(l.errs) > 0 {
 			b.Fatal(l.errs[0])
 		}
-		if _, err := l.dataset(cfg.WarmupBars); err != nil {
+		if _, err := mergeFiles([]*loader{l}).dataset(cfg.WarmupBars); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -3,7 +3,6 @@ package env
 import (
 	"fmt"
 	"io"
-	"os"
 )
 
 // Warning is a non-fatal finding of the loader: a gap inside a session, bars that look
@@ -43,15 +42,24 @@ func (w Warning) String() string {
 // and that error is the last one. The too-few-bars check runs only on a file without other
 // errors.
 func ValidateFile(path string, inst Instrument, cfg Config, limit int) (errs []error, warnings []Warning, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		if _, cerr := newLoader(path, inst, cfg, 0); cerr != nil {
-			return nil, nil, cerr
+	return ValidateFiles([]string{path}, inst, cfg, limit)
+}
+
+// ValidateFiles is ValidateFile for several files that LoadFiles would merge: each file's
+// errors in the order the files are given, then the overlaps between files (ErrOverlap);
+// limit counts them all together. The too-few-bars check runs on the merged bars, when no
+// file has another error.
+func ValidateFiles(paths []string, inst Instrument, cfg Config, limit int) (errs []error, warnings []Warning, err error) {
+	files := make([]*loader, 0, len(paths))
+	for _, p := range paths {
+		l, err := newLoader(p, inst, cfg, max(limit, 0))
+		if err != nil {
+			return nil, nil, err
 		}
-		return []error{&ParseError{File: path, Err: fmt.Errorf("%w: %w", ErrRead, err)}}, nil, nil
+		l.readFile(p)
+		files = append(files, l)
 	}
-	defer f.Close()
-	return ValidateReader(f, path, inst, cfg, limit)
+	return validated(files, max(limit, 0), cfg.WarmupBars)
 }
 
 // ValidateReader is ValidateFile for an open reader; name is used in errors.
@@ -61,15 +69,35 @@ func ValidateReader(r io.Reader, name string, inst Instrument, cfg Config, limit
 		return nil, nil, err
 	}
 	l.read(r)
-	if l.total == 0 {
-		if _, err := l.dataset(cfg.WarmupBars); err != nil {
-			l.total++
-			l.errs = append(l.errs, err)
+	return validated([]*loader{l}, max(limit, 0), cfg.WarmupBars)
+}
+
+// validated gathers the errors of files that were read completely, up to limit (0: all),
+// followed by an *OmittedError when more were found.
+func validated(files []*loader, limit, warmupBars int) (errs []error, warnings []Warning, err error) {
+	total := 0
+	keep := func(e ...error) {
+		for _, x := range e {
+			if limit == 0 || len(errs) < limit {
+				errs = append(errs, x)
+			}
 		}
 	}
-	errs = l.errs
-	if l.total > len(errs) {
-		errs = append(errs, &OmittedError{Count: l.total - len(errs)})
+	for _, l := range files {
+		total += l.total
+		keep(l.errs...)
 	}
-	return errs, l.warnings, nil
+	m := mergeFiles(files)
+	total += len(m.overlaps)
+	keep(m.overlaps...)
+	if total == 0 {
+		if _, err := m.dataset(warmupBars); err != nil {
+			total++
+			keep(err)
+		}
+	}
+	if total > len(errs) {
+		errs = append(errs, &OmittedError{Count: total - len(errs)})
+	}
+	return errs, m.warnings, nil
 }
