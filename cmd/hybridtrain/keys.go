@@ -19,6 +19,10 @@ type resolvedConfig struct {
 	Data   string // bar file; "" = data/<MARKET>_D1M.csv if present, else synthetic bars
 	Phase  int    // 3 or 2
 	Base   string // Phase 2 checkpoint directory to transfer from
+	// InitFrom is a checkpoint of the run's phase and architecture to fine-tune. Unlike
+	// base it is not compared on resume: a resumed run has its weights from its own
+	// checkpoint and never reads it (see checkResume).
+	InitFrom string
 	Device string // auto, cpu, cuda or cuda:N, as given
 	Out    string // run directory
 	Resume string // checkpoint directory to resume from
@@ -131,6 +135,9 @@ func configKeys() []configKey {
 		stringKey("base", secRun, "path", "a Phase 2 checkpoint directory",
 			"base", "Phase 2 checkpoint to transfer (weights, architecture, normaliser statistics); empty trains from scratch",
 			nil, func(s *resolvedConfig) *string { return &s.Base }),
+		stringKey("init_from", secRun, "path", "a checkpoint directory of the run's phase and architecture",
+			"init-from", "fine-tune: a new run starts from this checkpoint's weights and normaliser statistics, with a fresh optimizer, counters and schedule; empty starts as base says",
+			nil, func(s *resolvedConfig) *string { return &s.InitFrom }),
 		stringKey("device", secRun, "", "auto, cpu, cuda or cuda:N",
 			"device", "where the network trains; auto is cuda:0 in a CUDA (cuda) build, else cpu",
 			checkDevice, func(s *resolvedConfig) *string { return &s.Device }),
@@ -287,8 +294,8 @@ func instrumentKeys() []instrumentKey {
 // resumed run's) key by key, each key reading its own value, for the trainer to compare on
 // resume (ppo.Setup.ConfigKeys): the keys of the network, PPO and environment sections, and
 // the fields of the market's instrument as instruments.<SYM>.<field>. The run section is not
-// listed: the trainer checks phase, market, data and base itself, and device, out, resume
-// and quiet may change.
+// listed: the trainer checks phase, market, data and base itself, device, out, resume and
+// quiet may change, and init_from is a record of how the run started, not a setting.
 func resumeKeys(r *ppo.RunSettings) []ppo.KeyValue {
 	c := &resolvedConfig{Phase: r.Phase, Market: r.Market, Base: r.Base, PPO: r.PPO, Policy: r.Policy, Env: r.Env}
 	var out []ppo.KeyValue

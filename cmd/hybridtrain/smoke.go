@@ -81,12 +81,12 @@ func runTest(ctx context.Context, a *app, opts *testOptions) error {
 	for _, c := range []struct {
 		key string
 		set bool
-	}{{"phase", s.Phase != 3}, {"base", s.Base != ""}, {"resume", s.Resume != ""}} {
+	}{{"phase", s.Phase != 3}, {"base", s.Base != ""}, {"init_from", s.InitFrom != ""}, {"resume", s.Resume != ""}} {
 		if c.set {
 			fmt.Fprintf(a.stderr, "test: ignoring %s (from %s): the smoke pipeline trains Phase 3 from scratch\n", c.key, s.source(c.key))
 		}
 	}
-	s.Phase, s.Base, s.Resume = 3, "", ""
+	s.Phase, s.Base, s.InitFrom, s.Resume = 3, "", "", ""
 	s.Policy.ObsDim = env.ObsDim
 	plan, err := planRun(s)
 	if err != nil {

@@ -126,7 +126,8 @@ func trialIndex(a *app, opts *sweepRunOptions) (int, string, error) {
 }
 
 // preflight checks what each trial needs from this machine before the first one starts
-// (hours may pass before the last): its bar file, its device and its base checkpoint.
+// (hours may pass before the last): its bar file, its device and its base or init_from
+// checkpoint.
 func preflight(ls *loadedSweep) error {
 	for _, t := range ls.trials {
 		s := t.settings
@@ -136,8 +137,10 @@ func preflight(ls *loadedSweep) error {
 		if _, err := resolveDevice(s); err != nil {
 			return fmt.Errorf("sweep: trial %s: %w", t.Name, err)
 		}
-		if s.Base != "" && !dirExists(s.Base) {
-			return fmt.Errorf("sweep: trial %s: base %s (from %s): %w: no such checkpoint directory", t.Name, s.Base, s.source("base"), policy.ErrCheckpoint)
+		for _, c := range []struct{ key, dir string }{{"base", s.Base}, {"init_from", s.InitFrom}} {
+			if c.dir != "" && !dirExists(c.dir) {
+				return fmt.Errorf("sweep: trial %s: %s %s (from %s): %w: no such checkpoint directory", t.Name, c.key, c.dir, s.source(c.key), policy.ErrCheckpoint)
+			}
 		}
 	}
 	return nil

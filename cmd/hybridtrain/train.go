@@ -18,7 +18,7 @@ import (
 )
 
 // trainKeyFlags are the configuration keys train has flags for (spec cli.md).
-var trainKeyFlags = []string{"market", "data", "phase", "base", "device", "total_timesteps", "n_envs", "seed", "out", "resume", "plan", "quiet"}
+var trainKeyFlags = []string{"market", "data", "phase", "base", "init_from", "device", "total_timesteps", "n_envs", "seed", "out", "resume", "plan", "quiet"}
 
 // runsDir holds the run directories train creates when --out is not given.
 const runsDir = "runs"
@@ -41,11 +41,18 @@ The bars are --data, else data/<MARKET>_D1M.csv, else built-in synthetic bars.
 --market is required; on a terminal (stdin and stderr, no --non-interactive, CI
 unset) it is asked for, and the resolved run is shown for confirmation.
 --timesteps sets the key total_timesteps. Ctrl-C finishes the current update, saves
-interrupted/ and exits 130; a second Ctrl-C exits 130 at once.`,
+interrupted/ and exits 130; a second Ctrl-C exits 130 at once.
+
+Three ways to start from a checkpoint: --resume continues the same run exactly;
+--base transfers a Phase 2 checkpoint into a new Phase 3 network; --init-from
+starts a new run (fine-tuning) from a checkpoint of the run's phase and
+architecture: its weights and normalisers, a fresh optimizer, counters and
+schedule, and this run's data and settings (docs/training.md).`,
 		Example: `  hybridtrain train --market NQ --test --non-interactive
   hybridtrain train --market NQ --data bars/nq.csv --timesteps 2e6
   hybridtrain train --market NQ --phase 2 --out runs/nq-p2
   hybridtrain train --market NQ --base runs/nq-p2/final
+  hybridtrain train --market NQ --init-from runs/nq-p3/final --data data/NQ_new.csv
   hybridtrain train --resume runs/nq-p3/interrupted`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -106,6 +113,11 @@ func checkResume(s *resolvedConfig, configFile string) error {
 	if s.Resume == "" {
 		return nil
 	}
+	if src := s.source("init_from"); s.InitFrom != "" && (strings.HasPrefix(src, "--") || strings.HasPrefix(src, "$")) {
+		// A file may carry the key (the run's own config.yaml does): the run was started
+		// from it. Asked for now, it would change nothing, and config.yaml would say it did.
+		return configErrorf("train: init_from (from %s): a resumed run continues from its own checkpoint and never reads init_from; drop it", src)
+	}
 	if st, err := os.Stat(s.Resume); err != nil || !st.IsDir() {
 		return fmt.Errorf("train: resume %s (from %s): %w: no such checkpoint directory", s.Resume, s.source("resume"), policy.ErrCheckpoint)
 	}
@@ -131,9 +143,13 @@ func planRun(s *resolvedConfig) (runPlan, error) {
 	if s.Phase == 2 && s.Base != "" {
 		return runPlan{}, configErrorf("train: base (from %s): only Phase 3 transfers a Phase 2 checkpoint; drop --base or use --phase 3", s.source("base"))
 	}
-	for _, c := range []struct{ key, dir string }{{"base", s.Base}, {"resume", s.Resume}} {
-		if c.dir == "" || c.key == "base" && s.Resume != "" {
-			continue // a resumed run does not read its base again (its config.yaml names it)
+	if s.Base != "" && s.InitFrom != "" {
+		return runPlan{}, configErrorf("train: init_from (from %s) and base (from %s): a run starts from one checkpoint: --init-from fine-tunes a checkpoint's own network, --base transfers a Phase 2 one into a new Phase 3 network",
+			s.source("init_from"), s.source("base"))
+	}
+	for _, c := range []struct{ key, dir string }{{"base", s.Base}, {"init_from", s.InitFrom}, {"resume", s.Resume}} {
+		if c.dir == "" || c.key != "resume" && s.Resume != "" {
+			continue // a resumed run reads neither its base nor init_from again (its config.yaml names them)
 		}
 		if st, err := os.Stat(c.dir); err != nil || !st.IsDir() {
 			return runPlan{}, fmt.Errorf("train: %s %s (from %s): %w: no such checkpoint directory", c.key, c.dir, s.source(c.key), policy.ErrCheckpoint)
@@ -227,7 +243,7 @@ func (a *app) runTrainer(ctx context.Context, s *resolvedConfig, plan runPlan, d
 	}
 	setup := ppo.Setup{
 		Phase: s.Phase, Market: s.Market, Dataset: ds, Env: s.Env, Policy: s.Policy, PPO: s.PPO,
-		Device: plan.device, BaseDir: s.Base, ResumeDir: s.Resume, RunDir: runDir,
+		Device: plan.device, BaseDir: s.Base, InitFrom: s.InitFrom, ResumeDir: s.Resume, RunDir: runDir,
 		ConfigYAML: cfgYAML, Config: configValues(s), ConfigKeys: resumeKeys, ToolVersion: toolVersion(), Now: a.now,
 	}
 	if runDir != "" {
@@ -326,6 +342,9 @@ func (a *app) confirm(ctx context.Context, s *resolvedConfig, plan runPlan) erro
 	base := "none (from scratch)"
 	if s.Base != "" {
 		base = s.Base
+	}
+	if s.InitFrom != "" {
+		base = "fine-tune " + s.InitFrom
 	}
 	if s.Resume != "" {
 		base = "resume " + s.Resume
