@@ -53,7 +53,7 @@ func newDataset(source string, inst Instrument, bars Bars) (*Dataset, error) {
 	bars.Session = make([]int32, n)
 	zc := newZoneCache(inst.Zone)
 	var sessions []Session
-	curDay := int64(math.MinInt64)
+	sb := sessionBuilder{inst: inst}
 	for i := range n {
 		t := bars.Time[i]
 		if i > 0 && t <= bars.Time[i-1] {
@@ -68,24 +68,37 @@ func newDataset(source string, inst Instrument, bars Bars) (*Dataset, error) {
 				i, utcString(t), clock, inst.Zone, inst.sessionString())
 		}
 		bars.Clock[i] = clock
-		if day != curDay {
-			if len(sessions) > 0 {
-				sessions[len(sessions)-1].End = i
-			}
-			sessions = append(sessions, Session{Date: dayString(day), Start: i, EntryBar: -1, FlattenBar: -1})
-			curDay = day
-		}
-		s := &sessions[len(sessions)-1]
+		sessions = sb.add(sessions, i, day, clock)
 		bars.Session[i] = int32(len(sessions) - 1)
-		if clock < inst.FlattenTime {
-			s.FlattenBar = i
-			if s.EntryBar < 0 && clock >= inst.EntryStart {
-				s.EntryBar = i
-			}
+	}
+	return &Dataset{Source: source, Instrument: inst, Bars: bars, Sessions: sessions}, nil
+}
+
+// sessionBuilder groups bars into sessions as they come, in time order: NewDataset's bars,
+// and a BarStream's one at a time, so that both follow the same session rules.
+type sessionBuilder struct {
+	inst Instrument
+	day  int64 // exchange day of the last session
+}
+
+// add puts bar i, opening at clock on exchange day day, into the last session of sessions,
+// or into a new one when the day changed, and returns sessions. The session's End, EntryBar
+// and FlattenBar then describe its bars up to i: FlattenBar is the last bar so far that
+// opens before the flatten time.
+func (sb *sessionBuilder) add(sessions []Session, i int, day int64, clock Clock) []Session {
+	if len(sessions) == 0 || day != sb.day {
+		sessions = append(sessions, Session{Date: dayString(day), Start: i, EntryBar: -1, FlattenBar: -1})
+		sb.day = day
+	}
+	s := &sessions[len(sessions)-1]
+	s.End = i + 1
+	if clock < sb.inst.FlattenTime {
+		s.FlattenBar = i
+		if s.EntryBar < 0 && clock >= sb.inst.EntryStart {
+			s.EntryBar = i
 		}
 	}
-	sessions[len(sessions)-1].End = n
-	return &Dataset{Source: source, Instrument: inst, Bars: bars, Sessions: sessions}, nil
+	return sessions
 }
 
 // checkBar validates one bar's values. It returns the column at fault (colOpen..colVolume)

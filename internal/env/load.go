@@ -106,6 +106,9 @@ type loader struct {
 	errs      []error // the first limit errors, each a *ParseError
 	total     int     // errors found, listed or not
 	fatal     bool    // the CSV reader cannot go on
+	// lineBase is added to the lines the CSV reader counts: a BarStream parses each line with
+	// a reader of its own, which counts from 1.
+	lineBase int
 
 	idx   [numCols]int    // field index of each column
 	order [numCols]int    // the columns in field order, so a row's first error is its leftmost
@@ -286,7 +289,7 @@ func (l *loader) columns(header []string) bool {
 
 // row parses, validates and (when inside the data session) keeps one data row.
 func (l *loader) row(cr *csv.Reader, rec []string) {
-	line, _ := cr.FieldPos(0)
+	line := l.fieldLine(cr, 0)
 	if last := l.idx[l.order[numCols-1]]; last >= len(rec) {
 		// Report the leftmost column the row lacks.
 		for _, c := range l.order {
@@ -334,7 +337,7 @@ func (l *loader) row(cr *csv.Reader, rec []string) {
 		}
 	}
 	if !bad[colTime] {
-		tl, _ := cr.FieldPos(l.idx[colTime])
+		tl := l.fieldLine(cr, l.idx[colTime])
 		if l.havePrev && sec <= l.prevSec {
 			what := "before"
 			if sec == l.prevSec {
@@ -360,12 +363,18 @@ func (l *loader) row(cr *csv.Reader, rec []string) {
 		}
 	}
 	for _, e := range errs[:nerr] {
-		ln, _ := cr.FieldPos(e.col)
+		ln := l.fieldLine(cr, e.col)
 		l.fail(ln, e.col+1, e.err)
 		if l.stopped() {
 			return
 		}
 	}
+}
+
+// fieldLine is the file line on which field i of the record cr last read starts.
+func (l *loader) fieldLine(cr *csv.Reader, i int) int {
+	line, _ := cr.FieldPos(i)
+	return l.lineBase + line
 }
 
 func (l *loader) parseTime(s string) (int64, error) {
