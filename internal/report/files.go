@@ -170,9 +170,14 @@ var verdictLabels = []string{
 	"Verdict", "Target reached", "Breach", "Trading days", "Flatten violations", "Max contracts used", "Masked actions",
 }
 
-// columns returns the policy and, when they ran, the baselines.
+// columns returns the policy, the checkpoints it is compared with and, when they ran, the
+// baselines.
 func (r *Report) columns() []column {
 	cols := []column{resultColumn("policy", &r.Policy)}
+	for i := range r.Comparisons {
+		c := &r.Comparisons[i]
+		cols = append(cols, resultColumn(c.Model.Dir, &c.Result))
+	}
 	if b := r.Baselines; b != nil {
 		cols = append(cols, resultColumn("flat", &b.Flat), randomColumn(&b.Random), resultColumn("buy-and-hold", &b.BuyAndHold))
 	}
@@ -296,9 +301,20 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if bd, wd := r.Policy.Metrics.BestDay, r.Policy.Metrics.WorstDay; bd != nil {
 		p("\nPolicy's best day: %s (%s); worst day: %s (%s).\n", bd.Date, dollars(bd.PnL), wd.Date, dollars(wd.PnL))
 	}
+	if len(r.Comparisons) > 0 {
+		p("\n## Against other checkpoints\n\n")
+		for i := range r.Comparisons {
+			p("- %s.\n", versusSentence(&r.Comparisons[i]))
+		}
+		p("\n")
+		mdTable(&b, r.versusHeader(), r.versusRows())
+	}
 	p("\n## Definitions\n\n")
 	for _, d := range definitions {
 		p("- %s\n", d)
+	}
+	if len(r.Comparisons) > 0 {
+		p("- %s\n", r.compareDefinition())
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -343,6 +359,12 @@ func (r *Report) WriteSummary(w io.Writer) error {
 			fmt.Fprintln(tw, strings.Join(row, "\t"))
 		}
 		return tw.Flush()
+	}
+	for i := range r.Comparisons {
+		fmt.Fprintf(w, "%s\n", versusSentence(&r.Comparisons[i]))
+	}
+	if len(r.Comparisons) > 0 {
+		fmt.Fprintln(w)
 	}
 	if err := table(r.header(""), r.verdictRows()); err != nil {
 		return err

@@ -26,13 +26,20 @@ var (
 	colBench     = color.RGBA{170, 170, 170, 255} // light grey
 	colBreach    = color.RGBA{230, 159, 0, 255}   // orange
 	colDrawdown  = color.NRGBA{213, 94, 0, 80}    // translucent vermillion
+	// The checkpoints compared with the policy, in turn: the rest of Okabe-Ito's palette.
+	colContenders = []color.Color{
+		color.RGBA{204, 121, 167, 255}, // reddish purple
+		color.RGBA{86, 180, 233, 255},  // sky blue
+		color.RGBA{0, 0, 0, 255},       // black
+		color.RGBA{240, 228, 66, 255},  // yellow
+	}
 )
 
 // WritePlot writes equity.png: Config.PlotWidth x PlotHeight pixels; the top panel holds
 // the policy's equity at each bar's close, the Apex trailing threshold, the profit target,
-// the start balance, the buy-and-hold baseline's equity (when the baselines ran) and a
-// vertical mark at the breach; the bottom panel the drawdown from the running equity
-// peak, dollars. The x axis counts the bars stepped (sessions joined without their
+// the start balance, the equity of each checkpoint compared with it, the buy-and-hold
+// baseline's equity (when the baselines ran) and a vertical mark at the breach; the bottom
+// panel the drawdown from the running equity peak, dollars. The x axis counts the bars stepped (sessions joined without their
 // overnight gaps), labelled with session dates.
 func (r *Report) WritePlot(w io.Writer) (err error) {
 	// gonum/plot panics on a few impossible layouts; a report must not take the process down.
@@ -106,6 +113,13 @@ func (r *Report) plots() (top, bottom *plot.Plot, err error) {
 		{"start balance", hline(a.Start), colStart, 0.75, []vg.Length{vg.Points(1), vg.Points(3)}},
 		{fmt.Sprintf("profit target %s", dollars(r.Rules.StartBalance+r.Rules.ProfitTarget)),
 			hline(r.Rules.StartBalance + r.Rules.ProfitTarget), colTarget, 1.25, []vg.Length{vg.Points(6), vg.Points(3)}},
+	}
+	for i, acc := range r.contenders {
+		ce := make(plotter.XYs, len(acc.Bars))
+		for j, b := range acc.Bars {
+			ce[j] = plotter.XY{X: float64(j), Y: b.Equity}
+		}
+		lines = append(lines, series{r.Comparisons[i].Model.Dir + " equity", ce, colContenders[i%len(colContenders)], 1.25, nil})
 	}
 	if r.benchmark != nil && len(r.benchmark.Bars) > 0 {
 		bh := make(plotter.XYs, len(r.benchmark.Bars))

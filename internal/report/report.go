@@ -22,11 +22,14 @@ type Report struct {
 	Rules     Rules      `json:"rules"`
 	Policy    Result     `json:"policy"`
 	Baselines *Baselines `json:"baselines"` // null when Config.Baselines is off
+	// Comparisons are the other checkpoints of Input.Compare, in order; absent without.
+	Comparisons []Comparison `json:"comparisons,omitempty"`
 
-	account   *Account       // the policy's, for trades.csv, equity.csv and the plot
-	benchmark *Account       // buy-and-hold's, drawn beside the policy's equity (nil without baselines)
-	zone      *time.Location // the exchange's, for every time the files write
-	cfg       Config
+	account    *Account       // the policy's, for trades.csv, equity.csv and the plot
+	benchmark  *Account       // buy-and-hold's, drawn beside the policy's equity (nil without baselines)
+	contenders []*Account     // the comparisons' accounts, drawn beside the policy's equity
+	zone       *time.Location // the exchange's, for every time the files write
+	cfg        Config
 }
 
 // Result is one policy's backtest: its metrics, its Apex verdict and the masked actions it
@@ -91,11 +94,15 @@ type Input struct {
 	Actor    Actor      // the policy; its ObsDim picks the observation (261 or 228)
 	Model    ModelInfo
 	Split    string // label of the bars for the report (validation, all, a file's name)
+	// Compare are other checkpoints to backtest on the same sessions under the same rules
+	// and judge the policy against (Report.Comparisons).
+	Compare []Contender
 }
 
 // Build backtests in.Actor over every session of in.Sessions as one continuous account,
-// runs the baselines on the same bars and rules (unless cfg.Baselines is off) and computes
-// their metrics and verdicts. ctx ends it early with ctx's error.
+// runs the baselines on the same bars and rules (unless cfg.Baselines is off) and the
+// checkpoints of in.Compare, and computes their metrics and verdicts and the policy's
+// comparison with each. ctx ends it early with ctx's error.
 func Build(ctx context.Context, in Input, cfg Config) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -118,9 +125,16 @@ func Build(ctx context.Context, in Input, cfg Config) (*Report, error) {
 			return nil, err
 		}
 	}
-	return assemble(reportMeta{
+	rep, err := assemble(reportMeta{
 		model: in.Model, source: in.Dataset.Source, split: in.Split, env: in.Env, inst: in.Dataset.Instrument,
 	}, cfg, policy, base)
+	if err != nil {
+		return nil, err
+	}
+	if err := rep.compareContenders(ctx, spec, in.Compare); err != nil {
+		return nil, err
+	}
+	return rep, nil
 }
 
 // reportMeta is what a report says about its inputs besides the backtests.
