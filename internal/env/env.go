@@ -67,6 +67,8 @@ type BarRecord struct {
 	Equity    float64
 	Threshold float64
 	Position  int // signed contracts after the step (0 after an exit or the flatten)
+	// The open position's fill price, stop and target in points after the step; 0 when flat.
+	Entry, Stop, Target float64
 
 	Session    int  // index into Dataset.Sessions of the bar's session
 	SessionEnd bool // the bar was the session's flatten bar (the account is flat after it)
@@ -170,10 +172,9 @@ type Env struct {
 	mask [NumActions]bool // legal actions of the coming decision
 }
 
-// New returns an env over ds; rng is its own generator (required in ModeRandom, where it
-// draws the start sessions; unused otherwise and may be nil). It validates cfg and opt and
-// fails when no session can be traded.
-func New(ds *Dataset, cfg Config, opt Options, rng *rand.Rand) (*Env, error) {
+// newEnv checks its arguments and returns an env over ds that walks no session yet: New
+// adds the sessions, a Live account walks the bars itself.
+func newEnv(ds *Dataset, cfg Config, opt Options, rng *rand.Rand) (*Env, error) {
 	if ds == nil {
 		return nil, errors.New("env: nil dataset")
 	}
@@ -227,6 +228,17 @@ func New(ds *Dataset, cfg Config, opt Options, rng *rand.Rand) (*Env, error) {
 		funded:     cfg.ApexMode == ApexFunded,
 		shaped:     cfg.Reward == RewardApexShaped,
 		noStops:    opt.NoStops,
+	}
+	return e, nil
+}
+
+// New returns an env over ds; rng is its own generator (required in ModeRandom, where it
+// draws the start sessions; unused otherwise and may be nil). It validates cfg and opt and
+// fails when no session can be traded.
+func New(ds *Dataset, cfg Config, opt Options, rng *rand.Rand) (*Env, error) {
+	e, err := newEnv(ds, cfg, opt, rng)
+	if err != nil {
+		return nil, err
 	}
 
 	given := opt.Sessions
@@ -337,10 +349,19 @@ func (e *Env) Step(a Action, obs []float32, mask []bool) Step {
 	if !e.st.Active {
 		e.reset()
 	}
+	t := e.st.T
+	flattenBar := t == e.ds.Sessions[e.sessions[e.st.Pos]].FlattenBar
+	info, r := e.process(a, t, flattenBar)
+	return e.advance(t, flattenBar, info, r, obs, mask)
+}
+
+// process applies action a at the open of bar t and processes the bar (steps 1 to 8 of
+// docs/environment.md but the episode flags; flattenBar: t is its session's flatten bar),
+// and returns the step's info and reward. It changes the account, not the episode's place
+// in the data: Step walks the sessions of a dataset, a Live account the bars of a stream.
+func (e *Env) process(a Action, t int, flattenBar bool) (Info, float64) {
 	st := &e.st
-	t := st.T
 	L := t - 1
-	sess := &e.ds.Sessions[e.sessions[st.Pos]]
 	var info Info
 	var shaped float64 // apex-shaped terms of the action
 	eqBefore := st.Equity
@@ -449,7 +470,6 @@ func (e *Env) Step(a Action, obs []float32, mask []bool) Step {
 	}
 
 	// 7. Flatten on the session's flatten bar.
-	flattenBar := t == sess.FlattenBar
 	if flattenBar && st.Side != 0 {
 		if st.Side > 0 {
 			e.exit(e.ticksDown(e.close[t])-e.slip, ExitFlatten, t, &info)
@@ -484,11 +504,23 @@ func (e *Env) Step(a Action, obs []float32, mask []bool) Step {
 
 	if e.observer != nil {
 		pos := int(st.Side) * e.contracts
-		e.observer.Bar(BarRecord{
+		rec := BarRecord{
 			Time: e.times[t], Equity: equity, Threshold: st.Threshold, Position: pos,
 			Session: e.sessions[st.Pos], SessionEnd: flattenBar, Breach: info.Breach,
-		})
+		}
+		if st.Side != 0 {
+			rec.Entry, rec.Stop, rec.Target = e.price(st.Entry), e.price(st.Stop), e.price(st.Target)
+		}
+		e.observer.Bar(rec)
 	}
+	return info, r
+}
+
+// advance ends the episode after bar t or moves to its next decision, and writes that
+// decision's observation and mask (the final observation when the episode ended).
+func (e *Env) advance(t int, flattenBar bool, info Info, r float64, obs []float32, mask []bool) Step {
+	st := &e.st
+	equity := st.Equity
 
 	// Episode end and the next decision.
 	res := Step{Reward: r}
