@@ -31,7 +31,11 @@ type evalOptions struct {
 	split    string // --split
 	episodes int    // --episodes; 0 = every session of the split
 	asJSON   bool
-	out      string // --out: the report's directory; "" = defaultReportDir
+	out      string   // --out: the report's directory; "" = defaultReportDir
+	compare  []string // --compare: checkpoints to backtest beside the model
+
+	// contenders are the --compare checkpoints, loaded before anything runs.
+	contenders []report.Contender
 }
 
 func newEvalCmd(a *app) *cobra.Command {
@@ -55,6 +59,11 @@ trades.csv, equity.csv and equity.png. The report's summary follows the table on
 stdout (--json: the report under "report"); the paths go to stderr. --episodes N
 limits the report to the first N sessions too.
 
+--compare CKPT... backtests other checkpoints (a Phase 2 base, last week's
+model) on the same sessions under the same rules: a column each in the report's
+tables, a curve each in equity.png, and whether the model beats each one, by how
+much, with a paired bootstrap confidence interval on the daily P&L difference.
+
 The report goes into --out, by default <run>/reports/<checkpoint>-<split>/ when
 the checkpoint is in a run directory (one with config.yaml): training never
 deletes anything there, as it does best/ and old checkpoints. Elsewhere the
@@ -64,7 +73,8 @@ follows it: --model runs/x/final --data NQ_2025.csv --split all writes
 runs/x/reports/final-NQ_2025-all/.`,
 		Example: `  hybridtrain eval --model runs/phase3-NQ-20250101T000000Z/best
   hybridtrain eval --model runs/x/final --data data/NQ_2025.csv --split all --json
-  hybridtrain eval --model runs/x/best --plan 100k --out reports/x-100k`,
+  hybridtrain eval --model runs/x/best --plan 100k --out reports/x-100k
+  hybridtrain eval --model runs/nq-p3/final --compare runs/nq-p2/final`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.flags = cmd.Flags()
@@ -77,6 +87,7 @@ runs/x/reports/final-NQ_2025-all/.`,
 	f.IntVar(&opts.episodes, "episodes", 0, "episodes (sessions, in order); 0 = every session of the split")
 	f.BoolVar(&opts.asJSON, "json", false, "machine-readable output")
 	f.StringVar(&opts.out, "out", "", "report directory (default <run>/reports/<checkpoint>-<split>, ./reports/... outside a run)")
+	f.StringSliceVar(&opts.compare, "compare", nil, "checkpoints to backtest beside the model and judge it against (repeat the flag or separate with commas)")
 	opts.addFlags(f, false)
 	addKeyFlags(f, a.configs, noDefaults, "market", "data", "plan")
 	// The key's own help is train's ("instrument to train on"); eval's --market overrides
@@ -122,6 +133,9 @@ func runEval(ctx context.Context, a *app, opts *evalOptions) error {
 	}
 	model, err := ppo.LoadModel(opts.model)
 	if err != nil {
+		return err
+	}
+	if opts.contenders, err = loadContenders(opts.compare); err != nil {
 		return err
 	}
 	res, err := loadSettings(a.configs, configRequest{
@@ -203,10 +217,7 @@ func writeEvalReport(ctx context.Context, a *app, opts *evalOptions, model *ppo.
 	}
 	r, err := report.Build(ctx, report.Input{
 		Dataset: ds, Sessions: sessions, Env: ec, Actor: model, Split: opts.split,
-		Model: report.ModelInfo{
-			Dir: opts.model, Phase: model.Meta.Phase, Market: model.Meta.Market, Timesteps: model.Meta.Timesteps,
-			Seed: model.Meta.Seed, ObsDim: model.ObsDim(), ToolVersion: model.Meta.ToolVersion,
-		},
+		Model: modelInfo(opts.model, model), Compare: opts.contenders,
 	}, report.DefaultConfig())
 	if err != nil {
 		return nil, "", fmt.Errorf("eval: %w", err)
@@ -219,6 +230,32 @@ func writeEvalReport(ctx context.Context, a *app, opts *evalOptions, model *ppo.
 		fmt.Fprintln(a.stderr, "wrote", p)
 	}
 	return r, dir, nil
+}
+
+// modelInfo identifies the checkpoint in dir, loaded as model, in a report.
+func modelInfo(dir string, model *ppo.Model) report.ModelInfo {
+	return report.ModelInfo{
+		Dir: dir, Phase: model.Meta.Phase, Market: model.Meta.Market, Timesteps: model.Meta.Timesteps,
+		Seed: model.Meta.Seed, ObsDim: model.ObsDim(), ToolVersion: model.Meta.ToolVersion,
+	}
+}
+
+// loadContenders loads the checkpoints of --compare; each must be a readable checkpoint
+// (exit 4 naming it otherwise). Each acts with its own normaliser on observations of its
+// own size, so a Phase 2 base compares with a Phase 3 model.
+func loadContenders(dirs []string) ([]report.Contender, error) {
+	var out []report.Contender
+	for _, dir := range dirs {
+		if err := checkCheckpointDir("--compare", dir); err != nil {
+			return nil, err
+		}
+		m, err := ppo.LoadModel(dir)
+		if err != nil {
+			return nil, fmt.Errorf("eval: --compare %s: %w", dir, err)
+		}
+		out = append(out, report.Contender{Actor: m, Model: modelInfo(dir, m)})
+	}
+	return out, nil
 }
 
 // defaultReportDir is where eval writes the report of the checkpoint model without --out:
