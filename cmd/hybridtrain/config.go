@@ -395,8 +395,11 @@ func parseLayerNode(name string, root *yaml.Node, keys []configKey) (configLayer
 			// the error would then blame the phase defaults.
 			k, _ := lookupKey(keys, kn.Value)
 			hint := ""
-			if k.Type == typeString {
+			switch k.Type {
+			case typeString:
 				hint = `; write "" for an empty string`
+			case typePaths:
+				hint = `; write "" for none`
 			}
 			return l, configErrorf("config: %s:%d: %s: no value (want %s: %s%s)", name, kn.Line, kn.Value, k.Type, k.Range, hint)
 		}

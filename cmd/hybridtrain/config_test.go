@@ -230,7 +230,7 @@ func TestEmbeddedConfigs(t *testing.T) {
 		if !reflect.DeepEqual(s.Policy, policy.DefaultConfig()) {
 			t.Errorf("network keys:\n got %+v\nwant %+v", s.Policy, policy.DefaultConfig())
 		}
-		if s.Phase != 3 || s.Device != "auto" || s.Market != "" || s.Data != "" || s.Quiet || len(s.Instruments) != 0 {
+		if s.Phase != 3 || s.Device != "auto" || s.Market != "" || len(s.Data) != 0 || s.Quiet || len(s.Instruments) != 0 {
 			t.Errorf("run keys: phase %d, device %q, market %q, data %q, quiet %v, instruments %v",
 				s.Phase, s.Device, s.Market, s.Data, s.Quiet, s.Instruments)
 		}

@@ -36,8 +36,8 @@ func renderConfig(s *resolvedConfig, opt renderOptions) ([]byte, error) {
 			if err := val.Encode(k.value(s)); err != nil {
 				return nil, fmt.Errorf("config: render %s: %w", k.Name, err)
 			}
-			if k.Type == typeLayers {
-				val.Style = yaml.FlowStyle
+			if k.Type == typeLayers || val.Kind == yaml.SequenceNode {
+				val.Style = yaml.FlowStyle // pi_layers: [512, 256], data: [a.csv, b.csv]
 			}
 		}
 		key := &yaml.Node{Kind: yaml.ScalarNode, Value: k.Name}

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -81,19 +78,19 @@ func marketFromFileName(path string, known []string) string {
 	return best
 }
 
-// dataPathArg checks the PATH argument of validate and info: a missing file is a data
-// error (exit 3).
-func dataPathArg(path string) error {
-	st, err := os.Stat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return dataErrorf("data: %s: no such file", path)
-	case err != nil:
-		return dataErrorf("data: %w", err)
-	case st.IsDir():
-		return dataErrorf("data: %s is a directory, want a bar file (CSV)", path)
+// dataArgs reads the PATH arguments of validate and info as the data key reads its
+// value: files or directories of .csv files, each argument possibly a comma-separated list.
+// A missing path is a data error (exit 3).
+func dataArgs(args []string) (dataSource, error) {
+	var paths []string
+	for _, a := range args {
+		p, _ := toPaths(a) // a string always converts
+		paths = append(paths, p...)
 	}
-	return nil
+	if len(paths) == 0 {
+		return dataSource{}, configErrorf("data: no bar file given")
+	}
+	return dataPaths(paths)
 }
 
 func plural(n int, one, many string) string {

@@ -11,22 +11,24 @@ import (
 
 type dataInfoOptions struct {
 	dataFlags
-	path   string
+	paths  []string
 	asJSON bool
 }
 
 func newDataInfoCmd(a *app) *cobra.Command {
 	opts := &dataInfoOptions{}
 	cmd := &cobra.Command{
-		Use:   "info PATH",
-		Short: "Describe a bar file: rows, sessions, range, dropped bars, gaps, split",
-		Long: `Describe a bar file: rows, sessions, first and last bar in the exchange zone,
+		Use:   "info PATH...",
+		Short: "Describe bar files: rows, sessions, range, dropped bars, gaps, split",
+		Long: `Describe bar files: rows, sessions, first and last bar in the exchange zone,
 bars dropped outside the data session, gaps, and the train/validation split of
-train_fraction. The file must be valid (see data validate); exit 3 otherwise.`,
-		Example: "  hybridtrain data info data/NQ_D1M.csv --json",
-		Args:    usageArgs(cobra.ExactArgs(1)),
+train_fraction. Several files (arguments, comma-separated lists, or directories of
+.csv files) are merged in time order, as --data merges them. The files must be valid
+(see data validate); exit 3 otherwise.`,
+		Example: "  hybridtrain data info data/NQ_D1M.csv --json\n  hybridtrain data info data/NQ/",
+		Args:    usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.path, opts.flags = args[0], cmd.Flags()
+			opts.paths, opts.flags = args, cmd.Flags()
 			return runDataInfo(a, opts)
 		},
 	}
@@ -36,14 +38,15 @@ train_fraction. The file must be valid (see data validate); exit 3 otherwise.`,
 }
 
 func runDataInfo(a *app, opts *dataInfoOptions) error {
-	if err := dataPathArg(opts.path); err != nil {
-		return err
-	}
-	s, inst, err := opts.dataSettings(a, opts.path)
+	src, err := dataArgs(opts.paths)
 	if err != nil {
 		return err
 	}
-	ds, err := loadData(dataSource{path: opts.path}, inst, s.Env, a.stderr)
+	s, inst, err := opts.dataSettings(a, src.files[0])
+	if err != nil {
+		return err
+	}
+	ds, err := loadData(src, inst, s.Env, a.stderr)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -210,8 +209,8 @@ func writeEvalReport(ctx context.Context, a *app, opts *evalOptions, model *ppo.
 	dir := opts.out
 	if dir == "" {
 		stem := ""
-		if opts.flags != nil && opts.flags.Changed("data") && src.path != "" {
-			stem = strings.TrimSuffix(filepath.Base(src.path), filepath.Ext(src.path))
+		if opts.flags != nil && opts.flags.Changed("data") {
+			stem = src.stem()
 		}
 		dir = defaultReportDir(opts.model, stem, opts.split)
 	}

@@ -56,6 +56,10 @@ func addKeyFlags(flags *pflag.FlagSet, configs fs.FS, shown flagDefaults, names 
 		case typeBool:
 			b, _ := toBool(def)
 			flags.Bool(k.Flag, b, usage)
+		case typePaths:
+			// Given once with commas, or repeated: --data a.csv,b.csv or --data a.csv --data b.csv.
+			p, _ := toPaths(def)
+			flags.StringSlice(k.Flag, p, usage)
 		default:
 			s, _ := def.(string)
 			flags.String(k.Flag, s, usage)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,17 +17,19 @@ import (
 // environment > config file > test overlay > phase defaults) have been applied and checked.
 type resolvedConfig struct {
 	Market string // upper-case symbol; "" when not given
-	Data   string // bar file; "" = data/<MARKET>_D1M.csv if present, else synthetic bars
-	Phase  int    // 3 or 2
-	Base   string // Phase 2 checkpoint directory to transfer from
+	// Data are bar files, or directories of them, merged in time order; none means
+	// data/<MARKET>_D1M.csv if present, else synthetic bars.
+	Data  []string
+	Phase int    // 3 or 2
+	Base  string // Phase 2 checkpoint directory to transfer from
 	// InitFrom is a checkpoint of the run's phase and architecture to fine-tune. Unlike
 	// base it is not compared on resume: a resumed run has its weights from its own
 	// checkpoint and never reads it (see checkResume).
 	InitFrom string
-	Device string // auto, cpu, cuda or cuda:N, as given
-	Out    string // run directory
-	Resume string // checkpoint directory to resume from
-	Quiet  bool
+	Device   string // auto, cpu, cuda or cuda:N, as given
+	Out      string // run directory
+	Resume   string // checkpoint directory to resume from
+	Quiet    bool
 
 	Env    env.Config
 	PPO    ppo.Config
@@ -61,6 +64,7 @@ const (
 	typeString      = "string"
 	typeStrings     = "list of strings"
 	typeLayers      = "list of integers"
+	typePaths       = "list of paths"
 	typeInstruments = "map"
 )
 
@@ -127,9 +131,9 @@ func configKeys() []configKey {
 		stringKey("market", secRun, "symbol", "built-in symbol or one under instruments",
 			"market", "instrument to train on: a built-in symbol (ES, NQ, ...) or one defined under instruments; upper-cased",
 			nil, func(s *resolvedConfig) *string { return &s.Market }),
-		stringKey("data", secRun, "path", "a bar file",
-			"data", "bar file (CSV); empty means data/<MARKET>_D1M.csv if present, else built-in synthetic bars",
-			nil, func(s *resolvedConfig) *string { return &s.Data }),
+		pathsKey("data", secRun, "bar files (CSV) or directories of them",
+			"data", "bar files merged in time order (a list, comma-separated, or a directory of .csv files); empty means data/<MARKET>_D1M.csv if present, else built-in synthetic bars",
+			func(s *resolvedConfig) *[]string { return &s.Data }),
 		intKey("phase", secRun, "", "3 or 2", "phase", "3: 261 inputs through the adapter; 2: 228 inputs, no adapter",
 			checkOneOf(2, 3), func(s *resolvedConfig) *int { return &s.Phase }),
 		stringKey("base", secRun, "path", "a Phase 2 checkpoint directory",
@@ -475,6 +479,33 @@ func stringsKey[T any](name, unit, rng string, field func(*T) *[]string) keyOf[T
 	}
 }
 
+// pathsKey is a list of paths: a YAML list, or a string of paths separated by commas (a
+// flag, given once or repeated, or an environment variable). Its value is a string when it
+// holds one path or none, so that config.yaml writes `data: bars.csv` as before lists.
+func pathsKey[T any](name, section, rng, flag, doc string, field func(*T) *[]string) keyOf[T] {
+	return keyOf[T]{
+		Name: name, Section: section, Type: typePaths, Unit: "paths", Range: rng, Flag: flag, Doc: doc,
+		apply: func(dst *T, raw any) error {
+			paths, err := toPaths(raw)
+			if err != nil {
+				return err
+			}
+			*field(dst) = paths
+			return nil
+		},
+		value: func(src *T) any {
+			switch p := *field(src); len(p) {
+			case 0:
+				return ""
+			case 1:
+				return p[0]
+			default:
+				return slices.Clone(p)
+			}
+		},
+	}
+}
+
 func layersKey[T any](name, doc string, field func(*T) *[]int) keyOf[T] {
 	return keyOf[T]{
 		Name: name, Section: secNetwork, Type: typeLayers, Unit: "units", Range: "one or more sizes >= 1", Doc: doc,
@@ -667,6 +698,36 @@ func toStrings(raw any) ([]string, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("want a list of \"HH:MM-HH:MM\" ranges, got %v", describeRaw(raw))
+}
+
+// toPaths reads a list of paths: a YAML list of strings, a flag's []string, or one string
+// split at commas. Spaces around a path are dropped, and so are empty entries ("a.csv,"),
+// so that "" is no path at all.
+func toPaths(raw any) ([]string, error) {
+	var items []string
+	switch v := raw.(type) {
+	case string:
+		items = strings.Split(v, ",")
+	case []string:
+		items = v
+	case []any:
+		for i, it := range v {
+			s, ok := it.(string)
+			if !ok {
+				return nil, fmt.Errorf("want a list of paths, got %v at position %d", describeRaw(it), i+1)
+			}
+			items = append(items, s)
+		}
+	default:
+		return nil, fmt.Errorf("want a path or a list of paths, got %v", describeRaw(raw))
+	}
+	var out []string
+	for _, s := range items {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }
 
 func describeRaw(raw any) string {

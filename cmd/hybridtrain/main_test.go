@@ -76,20 +76,20 @@ func TestFlagsParse(t *testing.T) {
 			args: []string{"train", "--market", "ES", "--data", "d.csv", "--phase", "2", "--base", "b", "--test", "--non-interactive",
 				"--config", "c.yaml", "--device", "cpu", "--timesteps", "1000", "--n-envs", "4", "--seed", "7", "--out", "o",
 				"--resume", "r", "--plan", "25k", "--quiet"},
-			want: map[string]string{"market": "ES", "data": "d.csv", "phase": "2", "base": "b", "test": "true", "non-interactive": "true",
+			want: map[string]string{"market": "ES", "data": "[d.csv]", "phase": "2", "base": "b", "test": "true", "non-interactive": "true",
 				"config": "c.yaml", "device": "cpu", "timesteps": "1000", "n-envs": "4", "seed": "7", "out": "o", "resume": "r",
 				"plan": "25k", "quiet": "true"},
 		},
 		{
 			args: []string{"test", "--non-interactive", "--config", "c.yaml", "--market", "ES", "--data", "d.csv", "--device", "cpu",
 				"--timesteps", "64", "--n-envs", "1", "--seed", "3", "--out", "o", "--plan", "100k", "--quiet"},
-			want: map[string]string{"non-interactive": "true", "config": "c.yaml", "market": "ES", "data": "d.csv", "device": "cpu",
+			want: map[string]string{"non-interactive": "true", "config": "c.yaml", "market": "ES", "data": "[d.csv]", "device": "cpu",
 				"timesteps": "64", "n-envs": "1", "seed": "3", "out": "o", "plan": "100k", "quiet": "true"},
 		},
 		{
 			args: []string{"eval", "--model", "m", "--data", "d.csv", "--split", "all", "--episodes", "5", "--json", "--config", "c.yaml",
 				"--market", "ES", "--non-interactive"},
-			want: map[string]string{"model": "m", "data": "d.csv", "split": "all", "episodes": "5", "json": "true", "config": "c.yaml",
+			want: map[string]string{"model": "m", "data": "[d.csv]", "split": "all", "episodes": "5", "json": "true", "config": "c.yaml",
 				"market": "ES", "non-interactive": "true"},
 		},
 		{

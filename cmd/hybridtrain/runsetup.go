@@ -27,36 +27,63 @@ func defaultDataPath(sym string) string { return filepath.Join(dataDir, sym+"_D1
 
 // dataSource says where a run's bars come from.
 type dataSource struct {
-	path      string // "" for synthetic bars
+	paths     []string // the bar files and directories as given; none for synthetic bars
+	files     []string // paths with each directory replaced by its .csv files (env.DataFiles)
 	synthetic bool
 }
 
+// String names the bars: the paths as given, joined by commas (also Dataset.Source, so
+// that a resumed run compares them as the data key gives them).
 func (d dataSource) String() string {
 	if d.synthetic {
 		return fmt.Sprintf("built-in synthetic bars (%d sessions, seed %d)", synthSessions, synthSeed)
 	}
-	return d.path
+	return strings.Join(d.paths, ",")
 }
 
-// resolveData picks the bar file: an explicit data key must exist (else a data error, exit
-// 3); without one, data/<SYM>_D1M.csv if present, else synthetic bars.
+// stem names the bars in a report directory's name: the first path's base name without
+// its extension, then "+N" for N more paths ("NQ_2025", "NQ_2024+1"); "" for synthetic bars.
+func (d dataSource) stem() string {
+	if len(d.paths) == 0 {
+		return ""
+	}
+	base := filepath.Base(filepath.Clean(d.paths[0]))
+	stem := strings.TrimSuffix(base, filepath.Ext(base))
+	if n := len(d.paths) - 1; n > 0 {
+		stem += fmt.Sprintf("+%d", n)
+	}
+	return stem
+}
+
+// resolveData picks the bars: the files and directories of the data key, which must exist
+// (else a data error, exit 3); without one, data/<SYM>_D1M.csv if present, else synthetic
+// bars.
 func resolveData(s *resolvedConfig) (dataSource, error) {
-	if s.Data != "" {
-		st, err := os.Stat(s.Data)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return dataSource{}, dataErrorf("data: %s: no such file (from %s)", s.Data, s.source("data"))
-		case err != nil:
-			return dataSource{}, dataErrorf("data: %w", err)
-		case st.IsDir():
-			return dataSource{}, dataErrorf("data: %s is a directory, want a bar file (CSV)", s.Data)
+	if len(s.Data) > 0 {
+		src, err := dataPaths(s.Data)
+		if err != nil {
+			return dataSource{}, fmt.Errorf("%w (from %s)", err, s.source("data"))
 		}
-		return dataSource{path: s.Data}, nil
+		return src, nil
 	}
 	if p := defaultDataPath(s.Market); !s.synthetic && fileExists(p) {
-		return dataSource{path: p}, nil
+		return dataSource{paths: []string{p}, files: []string{p}}, nil
 	}
 	return dataSource{synthetic: true}, nil
+}
+
+// dataPaths expands bar files and directories of them into a dataSource; a missing path, a
+// directory without .csv files or a file named twice is a data error (exit 3).
+func dataPaths(paths []string) (dataSource, error) {
+	files, err := env.DataFiles(paths)
+	if err != nil {
+		var pe *env.ParseError
+		if errors.Is(err, fs.ErrNotExist) && errors.As(err, &pe) {
+			return dataSource{}, dataErrorf("data: %s: no such file or directory", pe.File)
+		}
+		return dataSource{}, dataErrorf("data: %w", err)
+	}
+	return dataSource{paths: paths, files: files}, nil
 }
 
 // loadData loads the bars of src for inst, announcing synthetic bars on stderr.
@@ -69,7 +96,7 @@ func loadData(src dataSource, inst env.Instrument, cfg env.Config, stderr io.Wri
 		}
 		return ds, nil
 	}
-	ds, err := env.Load(src.path, inst, cfg)
+	ds, err := env.LoadFiles(src.files, inst, cfg)
 	if err != nil {
 		var pe *env.ParseError
 		if errors.As(err, &pe) {
@@ -77,6 +104,7 @@ func loadData(src dataSource, inst env.Instrument, cfg env.Config, stderr io.Wri
 		}
 		return nil, &dataError{fmt.Errorf("data: %w", err)}
 	}
+	ds.Source = src.String()
 	return ds, nil
 }
 

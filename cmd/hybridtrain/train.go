@@ -171,9 +171,9 @@ func planRun(s *resolvedConfig) (runPlan, error) {
 	if err != nil {
 		return runPlan{}, err
 	}
-	if s.Data == "" && !data.synthetic {
+	if len(s.Data) == 0 && !data.synthetic {
 		// Record the file the default picked, so config.yaml and metadata name it.
-		s.Data = data.path
+		s.Data = data.paths
 		s.sources["data"] = "the default for market " + s.Market
 	}
 	dev, err := resolveDevice(s)
