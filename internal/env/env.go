@@ -471,11 +471,7 @@ func (e *Env) process(a Action, t int, flattenBar bool) (Info, float64) {
 
 	// 7. Flatten on the session's flatten bar.
 	if flattenBar && st.Side != 0 {
-		if st.Side > 0 {
-			e.exit(e.ticksDown(e.close[t])-e.slip, ExitFlatten, t, &info)
-		} else {
-			e.exit(e.ticksUp(e.close[t])+e.slip, ExitFlatten, t, &info)
-		}
+		e.flatten(t, &info)
 		equity = st.Balance
 	}
 	st.Equity = equity
@@ -588,6 +584,15 @@ func (e *Env) enter(side int8, t, L int) {
 	st.MAE, st.MFE = 0, 0
 	st.Balance -= e.commission
 	st.EpTrades++
+}
+
+// flatten closes the open position at close[t] rounded adversely, with slippage.
+func (e *Env) flatten(t int, info *Info) {
+	if e.st.Side > 0 {
+		e.exit(e.ticksDown(e.close[t])-e.slip, ExitFlatten, t, info)
+	} else {
+		e.exit(e.ticksUp(e.close[t])+e.slip, ExitFlatten, t, info)
+	}
 }
 
 // noLevel is a price level, in ticks, above any real price (see Options.NoStops).

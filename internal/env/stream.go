@@ -30,7 +30,8 @@ type BarStream struct {
 
 // BarEvent says what became of one line given to BarStream.Add.
 type BarEvent struct {
-	Line int // the line's number: the header is line 1
+	Line int   // the line's number: the header is line 1
+	Time int64 // the bar's open time, Unix seconds (0 for a blank line)
 
 	// Bar is the index of the line's bar in the Dataset, or -1 when it holds none: a blank
 	// line, or a bar outside the data session (Dropped).
@@ -117,6 +118,7 @@ func (s *BarStream) Add(line string) (BarEvent, error) {
 		l.errs = l.errs[:0] // each line reports its own first error
 		return ev, err
 	}
+	ev.Time = l.prevSec // a good row's time is the order check's reference now
 	if nw := len(l.warnings); nw > nwarn {
 		ev.Warnings = append([]Warning(nil), l.warnings[nwarn:]...)
 	}
