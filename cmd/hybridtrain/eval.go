@@ -49,7 +49,9 @@ rate, max drawdown and masked actions taken (a table, or --json).
 The settings are the checkpoint's own (its resolved configuration) under the usual
 layers (config file, environment, flags); the data is --data, else the file the
 model trained on, else data/<MARKET>_D1M.csv, else the built-in synthetic bars.
---split picks the sessions: validation (default), train or all.
+--split picks the sessions: validation (default) or train, the checkpoint's own
+split (its sessions from first_session to last_session, cut by train_fraction),
+or all, every session of the bars.
 
 It also writes the evaluation report (docs/report.md): the checkpoint backtested
 over the sessions as one continuous account under the Apex rules of --plan,
@@ -161,9 +163,9 @@ func runEval(ctx context.Context, a *app, opts *evalOptions) error {
 	if err != nil {
 		return err
 	}
-	sessions := splitSessions(ds, s.Env.TrainFraction, opts.split)
+	sessions := splitSessions(ds, s.Env, opts.split)
 	if len(sessions) == 0 {
-		return dataErrorf("eval: %s has no %s sessions (train_fraction %g)", src, opts.split, s.Env.TrainFraction)
+		return dataErrorf("eval: %s has no %s sessions (%s)", src, opts.split, splitWords(s.Env))
 	}
 	episodes := opts.episodes
 	if episodes == 0 {
@@ -301,14 +303,33 @@ func printEvalReport(a *app, r evalReport) {
 	t.flush()
 }
 
-// splitSessions returns the sessions of a split, in time order.
-func splitSessions(ds *env.Dataset, trainFraction float64, split string) []int {
-	train, val := ds.SplitSessions(trainFraction)
-	switch split {
-	case splitTrain:
+// splitSessions returns the sessions of a split, in time order: train and validation are
+// the run's (the sessions from first_session to last_session, split by train_fraction:
+// env.Dataset.Split), all is every session of the bars.
+func splitSessions(ds *env.Dataset, ec env.Config, split string) []int {
+	if split == splitAll {
+		return ds.SessionRange("", "")
+	}
+	train, val := ds.Split(ec)
+	if split == splitTrain {
 		return train
-	case splitAll:
-		return append(append([]int(nil), train...), val...)
 	}
 	return val
+}
+
+// splitWords describes how the sessions were split, for messages.
+func splitWords(ec env.Config) string {
+	s := fmt.Sprintf("train_fraction %g", ec.TrainFraction)
+	if ec.FirstSession != "" || ec.LastSession != "" {
+		s += fmt.Sprintf(" of the sessions from %s to %s", orOpen(ec.FirstSession), orOpen(ec.LastSession))
+	}
+	return s
+}
+
+// orOpen names an open end of a session range.
+func orOpen(date string) string {
+	if date == "" {
+		return "(open)"
+	}
+	return date
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"hybridtrain/internal/device"
 	"hybridtrain/internal/env"
@@ -229,6 +230,12 @@ func configKeys() []configKey {
 			nil, func(s *resolvedConfig) *string { return &s.Env.DataTZ }),
 		floatKey("train_fraction", secEnv, "fraction", openLow(0, 1), "", "share of sessions, in time order, that train; the rest validate",
 			func(s *resolvedConfig) *float64 { return &s.Env.TrainFraction }),
+		stringKey("first_session", secEnv, "date", "YYYY-MM-DD, or empty", "first-session",
+			"exchange date of the first session a run uses, for training and validation alike; empty: the data's first",
+			checkDate, func(s *resolvedConfig) *string { return &s.Env.FirstSession }),
+		stringKey("last_session", secEnv, "date", "YYYY-MM-DD, or empty; not before first_session", "last-session",
+			"exchange date of the last session a run uses (train_fraction splits the sessions from first to last); empty: the data's last",
+			checkDate, func(s *resolvedConfig) *string { return &s.Env.LastSession }),
 		intKey("warmup_bars", secEnv, "bars", ">= 1", "", "bars of history an episode needs before its first decision",
 			checkMin(1), func(s *resolvedConfig) *int { return &s.Env.WarmupBars }),
 		boolKey("repair_div100", secEnv, "", "multiply bars that look divided by 100 by 100 when loading",
@@ -552,6 +559,17 @@ func checkEnum(allowed ...string) func(string) error {
 		}
 		return fmt.Errorf("want one of %s, got %q", strings.Join(allowed, ", "), v)
 	}
+}
+
+// checkDate accepts an exchange date (YYYY-MM-DD) or nothing.
+func checkDate(v string) error {
+	if v == "" {
+		return nil
+	}
+	if _, err := time.Parse(time.DateOnly, v); err != nil {
+		return fmt.Errorf("want a date YYYY-MM-DD or \"\", got %q", v)
+	}
+	return nil
 }
 
 func checkDevice(v string) error {

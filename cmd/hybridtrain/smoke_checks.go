@@ -423,7 +423,7 @@ func checkRoundtrip(ctx context.Context, r *smokeRun) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("load %s: %w", res.Final, err)
 	}
-	_, val := r.dataset.SplitSessions(r.settings.Env.TrainFraction)
+	_, val := r.dataset.Split(r.settings.Env)
 	obs, masks, want, err := validationActions(res.Model, r.dataset, val, r.settings.Env, roundtripRows)
 	if err != nil {
 		return "", err

@@ -260,9 +260,9 @@ func (a *app) evaluateTrial(ctx context.Context, t sweepTrial, s *resolvedConfig
 	if err != nil {
 		return nil, err
 	}
-	sessions := splitSessions(ds, s.Env.TrainFraction, splitValidation)
+	sessions := splitSessions(ds, s.Env, splitValidation)
 	if len(sessions) == 0 {
-		return nil, dataErrorf("%s has no validation sessions (train_fraction %g)", plan.data, s.Env.TrainFraction)
+		return nil, dataErrorf("%s has no validation sessions (%s)", plan.data, splitWords(s.Env))
 	}
 	opts := &evalOptions{model: final, split: splitValidation, out: sweep.EvaluationDir(t.dir)}
 	rep, err := a.evaluateModel(ctx, opts, model, ds, plan.data, sessions, len(sessions), s.Env)

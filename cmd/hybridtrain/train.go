@@ -18,7 +18,8 @@ import (
 )
 
 // trainKeyFlags are the configuration keys train has flags for (spec cli.md).
-var trainKeyFlags = []string{"market", "data", "phase", "base", "init_from", "device", "total_timesteps", "n_envs", "seed", "out", "resume", "plan", "quiet"}
+var trainKeyFlags = []string{"market", "data", "phase", "base", "init_from", "device", "total_timesteps", "n_envs", "seed", "out", "resume", "plan",
+	"first_session", "last_session", "quiet"}
 
 // runsDir holds the run directories train creates when --out is not given.
 const runsDir = "runs"

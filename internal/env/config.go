@@ -13,6 +13,12 @@ type Config struct {
 	TrainFraction float64 // train_fraction: share of sessions, in order, that train (0.8)
 	WarmupBars    int     // warmup_bars: bars of history an episode needs before it (260)
 	RepairDiv100  bool    // repair_div100: multiply bars flagged as divided by 100 by 100 (false)
+	// FirstSession and LastSession (first_session, last_session) limit the sessions a run
+	// uses, training and validation alike, to those dated between them, both included
+	// (exchange dates YYYY-MM-DD; "" leaves an end open, the default): Dataset.Split. A
+	// walk-forward fold trains on its blocks this way.
+	FirstSession string
+	LastSession  string
 
 	// Execution.
 	SLATR          float64 // sl_atr: stop distance in ATR14 (1.5)
@@ -109,6 +115,15 @@ func (c Config) Validate() error {
 	}
 	if _, err := loadZone(c.DataTZ); err != nil {
 		return fmt.Errorf("env: data_tz: %w", err)
+	}
+	if err := checkSessionDate("first_session", c.FirstSession); err != nil {
+		return err
+	}
+	if err := checkSessionDate("last_session", c.LastSession); err != nil {
+		return err
+	}
+	if c.FirstSession != "" && c.LastSession != "" && c.LastSession < c.FirstSession {
+		return fmt.Errorf("env: last_session %s is before first_session %s", c.LastSession, c.FirstSession)
 	}
 	return nil
 }
