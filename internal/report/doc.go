@@ -18,7 +18,12 @@
 // (env.BarRecord) and the closed trades (env.Trade), so hand-built records test them
 // exactly.
 //
-// The package imports env and atomicfile of this module (not policy or ppo: the model comes
-// in through Actor) and gonum/plot for the picture; it never prints: the command line
-// passes writers.
+// Predict runs the same backtest for `predict --data` and returns, per bar, the decision
+// with its probabilities and value (a Predictor, which *ppo.Model also is) and the account;
+// Stream does it for `predict --stream` over bars that arrive one line at a time, on the
+// live account of env.Live, and gives the same rows for the same bars (docs/predict.md).
+//
+// The package imports env, policy (the Predictor's ForwardResult) and atomicfile of this
+// module (not ppo: the model comes in through Actor and Predictor) and gonum/plot for the
+// picture; it never prints: the command line passes writers.
 package report
