@@ -25,6 +25,10 @@ type Session struct {
 	// bar on which an open position is flattened: the one opening at flatten time - 1 minute,
 	// else the last bar before the flatten time (-1 if the session has none).
 	EntryBar, FlattenBar int
+	// FlattenTime is the session's flatten time: the instrument's, or the early close of its
+	// calendar on that date. Entries end no_entry_minutes before it, and the time-to-flatten
+	// feature counts to it.
+	FlattenTime Clock
 }
 
 // Dataset is an instrument's bars with their sessions and the market features, precomputed
@@ -38,8 +42,9 @@ type Dataset struct {
 	Sessions   []Session
 	Market     []float32
 
-	Dropped  int       // bars outside the data session, dropped at load
-	Warnings []Warning // gaps, suspected divided-by-100 prices, large jumps
+	Dropped     int       // bars outside the data session, dropped at load
+	HolidayBars int       // bars inside it on holidays of the instrument's calendar, dropped at load
+	Warnings    []Warning // gaps, suspected divided-by-100 prices, large jumps, holidays
 }
 
 // MarketDim is the number of precomputed float32 per bar in Dataset.Market.

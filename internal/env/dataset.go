@@ -3,6 +3,7 @@ package env
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -17,9 +18,12 @@ import (
 // (ErrTimeOrder, ErrHighLow, ...) and name the bar by index and time.
 //
 // Session rules: EntryBar is the first bar whose open time is at or after EntryStart and
-// before FlattenTime (a bar at or after the flatten time can never be traded, so a session
-// without such a bar has EntryBar -1); FlattenBar is the last bar opening before FlattenTime,
-// which is the bar opening at FlattenTime-1 minute when present (-1 if the session has none).
+// before the session's flatten time (a bar at or after the flatten time can never be traded,
+// so a session without such a bar has EntryBar -1); FlattenBar is the last bar opening
+// before the flatten time, which is the bar opening one minute before it when present (-1 if
+// the session has none). The flatten time is the instrument's FlattenTime, or the early
+// close of its calendar on the session's date; a bar on a holiday of the calendar is an
+// error (Load drops such bars with a warning).
 func NewDataset(source string, inst Instrument, bars Bars) (*Dataset, error) {
 	ds, err := newDataset(source, inst, bars)
 	if err != nil {
@@ -67,6 +71,10 @@ func newDataset(source string, inst Instrument, bars Bars) (*Dataset, error) {
 			return fail("bar %d (%s) opens at %s %s, outside the data session %s",
 				i, utcString(t), clock, inst.Zone, inst.sessionString())
 		}
+		if h, ok := inst.holiday(day); ok {
+			return fail("bar %d (%s) is on %s, a holiday of the %s calendar (%s): drop the bars of holidays",
+				i, utcString(t), h.Date, inst.Calendar.Name(), h.Name)
+		}
 		bars.Clock[i] = clock
 		sessions = sb.add(sessions, i, day, clock)
 		bars.Session[i] = int32(len(sessions) - 1)
@@ -84,15 +92,16 @@ type sessionBuilder struct {
 // add puts bar i, opening at clock on exchange day day, into the last session of sessions,
 // or into a new one when the day changed, and returns sessions. The session's End, EntryBar
 // and FlattenBar then describe its bars up to i: FlattenBar is the last bar so far that
-// opens before the flatten time.
+// opens before the session's flatten time (the calendar's early close on such a day).
 func (sb *sessionBuilder) add(sessions []Session, i int, day int64, clock Clock) []Session {
 	if len(sessions) == 0 || day != sb.day {
-		sessions = append(sessions, Session{Date: dayString(day), Start: i, EntryBar: -1, FlattenBar: -1})
+		sessions = append(sessions, Session{Date: dayString(day), Start: i, EntryBar: -1, FlattenBar: -1,
+			FlattenTime: sb.inst.flattenOn(day)})
 		sb.day = day
 	}
 	s := &sessions[len(sessions)-1]
 	s.End = i + 1
-	if clock < sb.inst.FlattenTime {
+	if clock < s.FlattenTime {
 		s.FlattenBar = i
 		if s.EntryBar < 0 && clock >= sb.inst.EntryStart {
 			s.EntryBar = i
@@ -213,7 +222,7 @@ type DataInfo struct {
 	Zone        string `json:"zone"`
 	DataSession string `json:"data_session"` // e.g. "08:30-16:59"
 
-	Rows     int    `json:"rows"`     // valid data rows read: bars + dropped
+	Rows     int    `json:"rows"`     // valid data rows read: bars + dropped + holiday_bars
 	Bars     int    `json:"bars"`     // bars kept (inside the data session)
 	Dropped  int    `json:"dropped"`  // valid bars outside the data session, dropped at load
 	Sessions int    `json:"sessions"` // exchange dates with bars
@@ -225,9 +234,26 @@ type DataInfo struct {
 	Div100Runs     int `json:"div100_runs"`     // warnings: runs of bars that look divided by 100
 	Jumps          int `json:"jumps"`           // warnings: bar-to-bar close changes over 5%
 
+	Calendar    string `json:"calendar"`     // the instrument's calendar (cme-equity, a file), "none" without one
+	Holidays    Dates  `json:"holidays"`     // the calendar's holidays on weekdays from the first bar's date to the last's
+	HolidayBars int    `json:"holiday_bars"` // bars inside the data session on holidays, dropped at load
+	EarlyCloses Dates  `json:"early_closes"` // sessions that close early, as "YYYY-MM-DD HH:MM" (the close)
+
 	TrainFraction      float64 `json:"train_fraction"`
 	TrainSessions      int     `json:"train_sessions"`
 	ValidationSessions int     `json:"validation_sessions"`
+}
+
+// Dates is a list of dates (or dates and times) that prints as "2024-01-15, 2024-02-19", or
+// "none"; its JSON form is an array.
+type Dates []string
+
+// String joins the dates with commas; "none" when there are none.
+func (d Dates) String() string {
+	if len(d) == 0 {
+		return "none"
+	}
+	return strings.Join(d, ", ")
 }
 
 // Describe summarises the dataset with the default train_fraction (0.8); DescribeSplit takes
@@ -245,9 +271,29 @@ func (d *Dataset) DescribeSplit(trainFraction float64) DataInfo {
 		DataSession:   in.sessionString(),
 		Bars:          d.Bars.Len(),
 		Dropped:       d.Dropped,
-		Rows:          d.Bars.Len() + d.Dropped,
+		Rows:          d.Bars.Len() + d.Dropped + d.HolidayBars,
 		Sessions:      len(d.Sessions),
 		TrainFraction: trainFraction,
+		Calendar:      "none",
+		Holidays:      Dates{},
+		HolidayBars:   d.HolidayBars,
+		EarlyCloses:   Dates{},
+	}
+	if in.Calendar != nil {
+		info.Calendar = in.Calendar.Name()
+	}
+	if n := len(d.Sessions); n > 0 {
+		first, last := d.Sessions[0].Date, d.Sessions[n-1].Date
+		for _, h := range in.Calendar.Days() {
+			if h.Closed && h.Date >= first && h.Date <= last && weekday(h.Date) {
+				info.Holidays = append(info.Holidays, h.Date)
+			}
+		}
+	}
+	for _, s := range d.Sessions {
+		if s.FlattenTime > 0 && s.FlattenTime < in.FlattenTime {
+			info.EarlyCloses = append(info.EarlyCloses, s.Date+" "+s.FlattenTime.String())
+		}
 	}
 	if in.Zone != nil {
 		info.Zone = in.Zone.String()

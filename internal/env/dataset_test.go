@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -60,10 +61,10 @@ func TestNewDatasetSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Session{
-		{Date: "2024-03-08", Start: 0, End: 5, EntryBar: 2, FlattenBar: 3},
-		{Date: "2024-03-11", Start: 5, End: 8, EntryBar: 5, FlattenBar: 6},
-		{Date: "2024-03-12", Start: 8, End: 10, EntryBar: -1, FlattenBar: 9},
-		{Date: "2024-03-13", Start: 10, End: 11, EntryBar: -1, FlattenBar: -1},
+		{Date: "2024-03-08", Start: 0, End: 5, EntryBar: 2, FlattenBar: 3, FlattenTime: cmeFlatten},
+		{Date: "2024-03-11", Start: 5, End: 8, EntryBar: 5, FlattenBar: 6, FlattenTime: cmeFlatten},
+		{Date: "2024-03-12", Start: 8, End: 10, EntryBar: -1, FlattenBar: 9, FlattenTime: cmeFlatten},
+		{Date: "2024-03-13", Start: 10, End: 11, EntryBar: -1, FlattenBar: -1, FlattenTime: cmeFlatten},
 	}
 	if !slices.Equal(ds.Sessions, want) {
 		t.Errorf("sessions:\ngot  %+v\nwant %+v", ds.Sessions, want)
@@ -226,8 +227,9 @@ func TestDescribe(t *testing.T) {
 		First: "2024-03-08T09:30:00-05:00", Last: "2024-03-12T09:30:00-04:00",
 		Gaps: 2, MissingMinutes: 5, Div100Runs: 0, Jumps: 1,
 		TrainFraction: 0.8, TrainSessions: 2, ValidationSessions: 1, // floor(0.8 x 3) = 2
+		Calendar: CalendarCMEEquity, Holidays: Dates{}, EarlyCloses: Dates{},
 	}
-	if got := ds.Describe(); got != want {
+	if got := ds.Describe(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Describe():\ngot  %+v\nwant %+v", got, want)
 	}
 	got := ds.DescribeSplit(0.5) // floor(1.5) = 1

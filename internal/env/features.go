@@ -108,7 +108,7 @@ func (m *marketState) row(ds *Dataset, j int, row []float32) {
 		span = 1
 	}
 	entry := float64(ds.Instrument.EntryStart)
-	flatten := float64(ds.Instrument.FlattenTime)
+	flatten := float64(flattenAt(ds, j)) // an early close on such a day; span stays a regular day's
 
 	// Window features.
 	clock := float64(clockAt(b, j))
@@ -246,6 +246,15 @@ func clockAt(b *Bars, j int) Clock {
 		return b.Clock[j]
 	}
 	return 0
+}
+
+// flattenAt is the flatten time of bar j's session: the calendar's early close on such a
+// day, else (and in datasets built by hand without sessions) the instrument's.
+func flattenAt(ds *Dataset, j int) Clock {
+	if s := sessionAt(&ds.Bars, j); s >= 0 && int(s) < len(ds.Sessions) && ds.Sessions[s].FlattenTime > 0 {
+		return ds.Sessions[s].FlattenTime
+	}
+	return ds.Instrument.FlattenTime
 }
 
 // sessionAt is bar j's session index, or -1 when Bars.Session is not filled.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -31,6 +32,10 @@ type Instrument struct {
 	DataSession []ClockRange   // bar open times kept at load (several ranges = breaks)
 	EntryStart  Clock          // first bar open time at which BUY/SELL may be legal
 	FlattenTime Clock          // positions are flat at this time; the flatten bar opens 1 minute before
+
+	// Calendar holds the exchange's holidays (no session) and early closes (an earlier
+	// flatten time); nil treats every date with bars as an ordinary session.
+	Calendar *Calendar
 }
 
 // TickValue is the dollar value of one tick for one contract.
@@ -49,6 +54,7 @@ type InstrumentSpec struct {
 	DataSession       []string
 	EntryStart        string
 	FlattenTime       string
+	Calendar          string // "" (none), a built-in calendar's name, or a calendar file
 }
 
 // String formats the clock as HH:MM.
@@ -113,7 +119,8 @@ func (in Instrument) InDataSession(c Clock) bool {
 }
 
 // CME defaults shared by the built-in instruments (spec §2): bar open times 08:30-16:59
-// kept (the 16:59 bar feeds indicators but is never traded), entries from 09:30, flat at 16:59.
+// kept (the 16:59 bar feeds indicators but is never traded), entries from 09:30, flat at 16:59,
+// and the exchange calendar of the product group (calendar_cme.go).
 const (
 	cmeZone        = "America/New_York"
 	cmeSessionFrom = Clock(8*60 + 30)
@@ -128,17 +135,18 @@ var builtins = []struct {
 	pointValue, tick, commission float64
 	slippage                     int
 	typical                      float64
+	calendar                     string
 }{
-	{"ES", 50, 0.25, 2.50, 1, 6400},
-	{"NQ", 20, 0.25, 2.50, 1, 24000},
-	{"YM", 5, 1.0, 2.50, 2, 44000},
-	{"RTY", 50, 0.10, 2.50, 2, 2200},
-	{"MES", 5, 0.25, 0.60, 1, 6400},
-	{"MNQ", 2, 0.25, 0.60, 1, 24000},
-	{"M2K", 5, 0.10, 0.60, 2, 2200},
-	{"MYM", 0.5, 1.0, 0.60, 2, 44000},
-	{"CL", 1000, 0.01, 2.50, 2, 70},
-	{"GC", 100, 0.10, 2.50, 2, 2400},
+	{"ES", 50, 0.25, 2.50, 1, 6400, CalendarCMEEquity},
+	{"NQ", 20, 0.25, 2.50, 1, 24000, CalendarCMEEquity},
+	{"YM", 5, 1.0, 2.50, 2, 44000, CalendarCMEEquity},
+	{"RTY", 50, 0.10, 2.50, 2, 2200, CalendarCMEEquity},
+	{"MES", 5, 0.25, 0.60, 1, 6400, CalendarCMEEquity},
+	{"MNQ", 2, 0.25, 0.60, 1, 24000, CalendarCMEEquity},
+	{"M2K", 5, 0.10, 0.60, 2, 2200, CalendarCMEEquity},
+	{"MYM", 0.5, 1.0, 0.60, 2, 44000, CalendarCMEEquity},
+	{"CL", 1000, 0.01, 2.50, 2, 70, CalendarCMEEnergyMetals},
+	{"GC", 100, 0.10, 2.50, 2, 2400, CalendarCMEEnergyMetals},
 }
 
 // BuiltinInstrument returns the built-in specification of symbol (ES, NQ, YM, RTY, MES, MNQ,
@@ -152,6 +160,10 @@ func BuiltinInstrument(symbol string) (Instrument, bool) {
 		if err != nil { // the zone database is embedded: cannot happen
 			return Instrument{}, false
 		}
+		cal, ok := BuiltinCalendar(b.calendar)
+		if !ok { // built from rules and an embedded table that the tests build: cannot happen
+			return Instrument{}, false
+		}
 		return Instrument{
 			Symbol:            b.sym,
 			PointValue:        b.pointValue,
@@ -163,6 +175,7 @@ func BuiltinInstrument(symbol string) (Instrument, bool) {
 			DataSession:       []ClockRange{{From: cmeSessionFrom, To: cmeSessionTo}},
 			EntryStart:        cmeEntryStart,
 			FlattenTime:       cmeFlatten,
+			Calendar:          cal,
 		}, true
 	}
 	return Instrument{}, false
@@ -183,7 +196,10 @@ func BuiltinSymbols() []string {
 // slippage_ticks >= 0; timezone an IANA zone ("Local" is refused); data_session one or more
 // "HH:MM-HH:MM" ranges of bar open times, each From <= To, increasing and not overlapping
 // (gaps between them are breaks); entry_start and flatten_time "HH:MM" with entry_start
-// and flatten_time inside the data session, entry_start < flatten_time.
+// and flatten_time inside the data session, entry_start < flatten_time; calendar empty, the
+// name of a built-in calendar (whose times are New York's: the timezone must be
+// America/New_York), or a calendar file (LoadCalendar) whose early closes lie after
+// entry_start and at or before flatten_time.
 func (s InstrumentSpec) NewInstrument(symbol string) (Instrument, error) {
 	key := func(k string) string { return "env: instruments." + symbol + "." + k }
 	if symbol == "" {
@@ -259,7 +275,33 @@ func (s InstrumentSpec) NewInstrument(symbol string) (Instrument, error) {
 		return Instrument{}, fmt.Errorf("%s must be inside the data session %s, got %s",
 			key("flatten_time"), in.sessionString(), in.FlattenTime)
 	}
+	if in.Calendar, err = s.calendar(in); err != nil {
+		return Instrument{}, fmt.Errorf("%s: %w", key("calendar"), err)
+	}
 	return in, nil
+}
+
+// calendar resolves the calendar key of the spec for the instrument in.
+func (s InstrumentSpec) calendar(in Instrument) (*Calendar, error) {
+	switch {
+	case s.Calendar == "":
+		return nil, nil
+	case slices.Contains(BuiltinCalendarNames(), s.Calendar):
+		if z := in.Zone.String(); z != cmeZone {
+			return nil, fmt.Errorf("the built-in calendar %s gives New York times: it needs timezone %s, got %s (write a calendar file in your zone)",
+				s.Calendar, cmeZone, z)
+		}
+		c, _ := BuiltinCalendar(s.Calendar)
+		return c, nil
+	}
+	c, err := LoadCalendar(s.Calendar)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.check(in); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // sessionString formats the data session as "08:30-11:30,13:00-16:59".

@@ -140,6 +140,13 @@ type loader struct {
 	// The open run of bars that look divided by 100.
 	runCount, runLine, runLast int
 	runClose                   float64
+
+	// Bars inside the data session on holidays of the instrument's calendar, dropped, and
+	// the open run of one holiday's bars (one warning each). uncovered: the last kept bar's
+	// date lies outside the dates the calendar covers (load_calendar.go).
+	holidayBars int
+	holiday     holidayRun
+	uncovered   bool
 }
 
 // stopAtFirst as newLoader's limit makes the loader stop at the first error, as Read does.
@@ -424,6 +431,9 @@ func (l *loader) keep(line int, sec int64, v [numCols]float64) {
 		l.dropped++
 		return
 	}
+	if l.onHoliday(line, day) {
+		return
+	}
 	o, h, lo, c := v[colOpen], v[colHigh], v[colLow], v[colClose]
 	if l.suspectDiv100(c) {
 		if l.runCount == 0 {
@@ -463,8 +473,10 @@ func (l *loader) suspectDiv100(c float64) bool {
 	return t > 0 && c < t/2 && 100*c >= t/4 && 100*c <= 4*t
 }
 
-// endRun closes the open run of divided-by-100 bars with one warning.
+// endRun closes the open run of divided-by-100 bars with one warning, and the open run of a
+// holiday's dropped bars (endHoliday): both end at an ordinary bar and at the end.
 func (l *loader) endRun() {
+	l.endHoliday()
 	if l.runCount == 0 {
 		return
 	}

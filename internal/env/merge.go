@@ -77,6 +77,7 @@ type mergedFiles struct {
 	bars     Bars
 	rows     int
 	dropped  int
+	holidays int       // bars dropped on holidays
 	warnings []Warning // each file's, in merge order, then those at the boundaries
 	overlaps []error   // *ParseError wrapping ErrOverlap, in merge order
 }
@@ -121,6 +122,7 @@ func mergeFiles(files []*loader) *mergedFiles {
 	for _, l := range order {
 		m.rows += l.rows
 		m.dropped += l.dropped
+		m.holidays += l.holidayBars
 		m.warnings = append(m.warnings, l.warnings...)
 		if !l.havePrev {
 			continue
@@ -181,14 +183,19 @@ func overlapError(l, prev *loader) error {
 // that there are enough of them.
 func (m *mergedFiles) dataset(warmupBars int) (*Dataset, error) {
 	if m.bars.Len() == 0 {
-		return nil, &ParseError{File: m.name, Err: fmt.Errorf("%w inside the data session %s %s (%d rows read, %d outside it)",
-			ErrEmpty, m.inst.sessionString(), m.inst.Zone, m.rows, m.dropped)}
+		onHolidays := ""
+		if m.holidays > 0 {
+			onHolidays = fmt.Sprintf(", %d on holidays of the %s calendar", m.holidays, m.inst.Calendar.Name())
+		}
+		return nil, &ParseError{File: m.name, Err: fmt.Errorf("%w inside the data session %s %s (%d rows read, %d outside it%s)",
+			ErrEmpty, m.inst.sessionString(), m.inst.Zone, m.rows, m.dropped, onHolidays)}
 	}
 	ds, err := newDataset(m.name, m.inst, m.bars)
 	if err != nil {
 		return nil, &ParseError{File: m.name, Err: err}
 	}
 	ds.Dropped = m.dropped
+	ds.HolidayBars = m.holidays
 	ds.Warnings = m.warnings
 	all := make([]int, len(ds.Sessions))
 	for i := range all {

@@ -15,7 +15,17 @@ func (e *Env) computeMask(L int, clock Clock) {
 	if st.Side != 0 {
 		ms.unrealized = e.unrealized(e.close[L])
 	}
-	legalActions(&e.mask, ms, clock, e.window)
+	legalActions(&e.mask, ms, clock, e.sessionWindow())
+}
+
+// sessionWindow is the entry window of the current session: e.window, the one of an
+// ordinary day, or on an early close one that ends no_entry_minutes before the close.
+func (e *Env) sessionWindow() entryWindow {
+	w := e.window
+	if f := e.ds.Sessions[e.sessions[e.st.Pos]].FlattenTime; f > 0 && f < e.ds.Instrument.FlattenTime {
+		w.to = f - Clock(e.cfg.NoEntryMinutes)
+	}
+	return w
 }
 
 // write writes the observation of the coming decision (bars up to L closed, e.mask already

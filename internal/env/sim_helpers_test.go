@@ -48,10 +48,15 @@ func simDays(t testing.TB, dates []string, bar func(d int, clock Clock) simBar) 
 // hm is the clock of hh:mm.
 func hm(h, m int) Clock { return Clock(h*60 + m) }
 
-// weekdays returns n weekday dates from 2024-01-02 on.
+// weekdays returns n trading dates from 2024-01-02 on: weekdays that are not holidays of the
+// CME equity calendar (the calendar of nq, which datasets of these dates use).
 func weekdays(n int) []string {
+	cal, _ := BuiltinCalendar(CalendarCMEEquity)
 	var out []string
 	for d := time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC); len(out) < n; d = d.AddDate(0, 0, 1) {
+		if _, ok := cal.day(dayOf(d)); ok {
+			continue // a holiday or an early close: the tests want ordinary days
+		}
 		if wd := d.Weekday(); wd != time.Saturday && wd != time.Sunday {
 			out = append(out, d.Format(time.DateOnly))
 		}

@@ -32,9 +32,10 @@ const (
 	synthVolume     = 300.0   // mean volume of a bar at the middle of the session
 )
 
-// Synthesize generates sessions weekday sessions of seeded 1-minute bars for inst, starting
-// on 2024-01-02 in the instrument's zone (no holiday calendar), one bar per minute of the
-// data session. The price follows a log-random walk with
+// Synthesize generates sessions sessions of seeded 1-minute bars for inst, starting on
+// 2024-01-02 in the instrument's zone, on the weekdays its calendar does not close (the
+// bars of an early close end at the close, as the exchange halts there), one bar per
+// minute of the data session. The price follows a log-random walk with
 //
 //   - a U-shaped intraday volatility and volume profile (highest at the session's start and
 //     end, lowest at its middle);
@@ -83,13 +84,23 @@ func Synthesize(inst Instrument, sessions int, seed uint64) (*Dataset, error) {
 		if wd := day.Weekday(); wd == time.Saturday || wd == time.Sunday {
 			continue
 		}
+		dayNum := dayOf(day)
+		if _, closed := inst.holiday(dayNum); closed {
+			continue
+		}
+		// An early close ends the day's bars: the exchange halts there. On other days the
+		// bars run to the end of the data session, past the flatten time.
+		end := last
+		if f := inst.flattenOn(dayNum); f < inst.FlattenTime {
+			end = f - 1
+		}
 		s++
 		// The overnight gap shows in the session's first open.
 		g.price *= 1 + synthGapSigma*g.rng.NormFloat64()
 		prevTicks = max(int64(math.Round(g.price/inst.TickSize)), 1)
 		dayWall := day.Unix()
 		for _, r := range inst.DataSession {
-			for c := r.From; c <= r.To; c++ {
+			for c := r.From; c <= min(r.To, end); c++ {
 				sec, ok := zc.fromWall(dayWall+int64(c)*60, math.MinInt64)
 				if !ok { // a custom session inside a spring-forward gap: that minute does not exist
 					continue

@@ -6,12 +6,13 @@ import (
 )
 
 // Warning is a non-fatal finding of the loader: a gap inside a session, bars that look
-// divided by 100, or a bar-to-bar close jump over 5%. Line is the file line of the bar it
-// concerns (the first bar of a divided-by-100 run).
+// divided by 100, a bar-to-bar close jump over 5%, the dropped bars of a holiday, or dates
+// the calendar does not cover. Line is the file line of the bar it concerns (the first bar
+// of a run).
 type Warning struct {
 	File string
 	Line int
-	Kind string // WarnGap, WarnDiv100 or WarnJump
+	Kind string // WarnGap, WarnDiv100, WarnJump, WarnHoliday or WarnCalendar
 	Msg  string
 }
 
@@ -20,6 +21,13 @@ const (
 	WarnGap    = "gap"    // minutes missing between two bars of one session (breaks excluded)
 	WarnDiv100 = "div100" // a run of bars whose close looks divided by 100 (see docs/data.md)
 	WarnJump   = "jump"   // |close / previous close - 1| > 5%
+
+	// WarnHoliday: bars on a holiday of the instrument's calendar, dropped (one warning per
+	// holiday).
+	WarnHoliday = "holiday"
+	// WarnCalendar: bars on dates the instrument's calendar does not cover, where holidays
+	// and early closes are unknown (one warning where such dates begin).
+	WarnCalendar = "calendar"
 )
 
 // jumpLimit is the bar-to-bar relative close change above which a jump warning is given.
