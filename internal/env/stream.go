@@ -16,9 +16,10 @@ import (
 // holds exactly the Dataset Load returns for it (TestBarStreamMatchesLoad), bit for bit.
 //
 // Unlike Load, a bad line does not end the stream: Add returns its error and the bar is
-// left out, as if the line had not been there (a time going backwards or repeating keeps
-// the later of the two times as the reference, as in `data validate`). Each line is its own
-// CSV record: a quoted field cannot span lines. Not safe for concurrent use.
+// left out, as if the line had not been there. Its time, even when valid, does not become
+// the reference of the order check (a file's does): a feed that sends a corrupt bar and
+// then the bar again is not refused the second time. Each line is its own CSV record: a
+// quoted field cannot span lines. Not safe for concurrent use.
 type BarStream struct {
 	l    *loader
 	ds   *Dataset
@@ -110,12 +111,14 @@ func (s *BarStream) Add(line string) (BarEvent, error) {
 
 	// The loader parses, validates and keeps the row; its counters say what happened.
 	kept, dropped, nwarn := l.bars.Len(), l.dropped, len(l.warnings)
+	havePrev, prevSec, prevLine := l.havePrev, l.prevSec, l.prevLine
 	l.lineBase = s.line - 1
 	l.rows++
 	l.row(cr, rec)
 	if len(l.errs) > 0 {
 		err := l.errs[0]
 		l.errs = l.errs[:0] // each line reports its own first error
+		l.havePrev, l.prevSec, l.prevLine = havePrev, prevSec, prevLine
 		return ev, err
 	}
 	ev.Time = l.prevSec // a good row's time is the order check's reference now
