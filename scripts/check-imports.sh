@@ -10,6 +10,7 @@
 #   ppo -> env, device, adapter, policy, atomicfile, tfevents
 #   report -> env, policy, ppo, atomicfile                  curves -> ppo
 #   sweep -> env, policy, ppo, report, atomicfile (and k8s.io's API types, never client-go)
+#   walkforward -> env, ppo, report, atomicfile
 #   sb3 -> env, device, policy (reads SB3 models; only cmd imports it, and only it gopickle)
 #
 # Also fails on: a CLI library (cobra, viper, pflag, progressbar) anywhere under internal/;
@@ -29,13 +30,14 @@ allowed() {
     report)     echo "env policy ppo atomicfile" ;;
     curves)     echo "ppo" ;;
     sweep)      echo "env policy ppo report atomicfile" ;;
+    walkforward) echo "env ppo report atomicfile" ;;
     sb3)        echo "env device policy" ;;
   esac
 }
 status=0
 fail() { echo "check-imports: $*"; status=1; }
 
-for pkg in env gemm vec ppoloss atomicfile tfevents device adapter policy ppo report curves sweep sb3; do
+for pkg in env gemm vec ppoloss atomicfile tfevents device adapter policy ppo report curves sweep walkforward sb3; do
   [ -d "internal/$pkg" ] || continue
   # Imports of the package and its test files, sub-packages included.
   imps=$(go list -f '{{join .Imports "\n"}}{{"\n"}}{{join .TestImports "\n"}}{{"\n"}}{{join .XTestImports "\n"}}' "./internal/$pkg/..." | sort -u)

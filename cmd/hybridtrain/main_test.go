@@ -35,7 +35,7 @@ func TestEveryCommandExists(t *testing.T) {
 	for _, p := range commandPaths(newRootCmd(a.app)) {
 		got = append(got, strings.Join(p, " "))
 	}
-	want := []string{"completion", "data", "data info", "data synth", "data validate", "device", "eval", "import", "import sb3", "inspect", "plot", "predict", "sweep", "sweep k8s", "sweep plan", "sweep report", "sweep run", "test", "train", "version"}
+	want := []string{"completion", "data", "data info", "data synth", "data validate", "device", "eval", "import", "import sb3", "inspect", "plot", "predict", "sweep", "sweep k8s", "sweep plan", "sweep report", "sweep run", "test", "train", "version", "walkforward"}
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
 		t.Fatalf("commands: got %v, want %v", got, want)

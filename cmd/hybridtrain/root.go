@@ -49,6 +49,7 @@ confirmation); 2 usage or configuration error; 3 bad or missing bar file;
 		newPredictCmd(a),
 		newDeviceCmd(a),
 		newSweepCmd(a),
+		newWalkforwardCmd(a),
 		newVersionCmd(a),
 		newCompletionCmd(),
 	)

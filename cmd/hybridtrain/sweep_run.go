@@ -190,25 +190,9 @@ func trialsFailed(total int, failed []string, first error) error {
 // has them; then writes its final evaluation unless it is there, and prints one line.
 func (a *app) runTrial(ctx context.Context, t sweepTrial) error {
 	s := t.settings
-	prog, err := sweep.Inspect(t.dir)
+	step, prog, how, err := continueRun(t.dir, s)
 	if err != nil {
 		return fmt.Errorf("sweep: trial %s: %w", t.Name, err)
-	}
-	step := prog.Next(s.PPO.TotalTimesteps)
-	how := ""
-	switch step {
-	case sweep.Skip:
-		how = fmt.Sprintf("final/ already had %d timesteps", prog.Final.Timesteps)
-	case sweep.Resume:
-		s.Resume = prog.Newest.Dir
-		how = fmt.Sprintf("resumed from %s", prog.Newest.Dir)
-	case sweep.Restart:
-		if err := sweep.Clear(t.dir); err != nil {
-			return fmt.Errorf("sweep: trial %s: %w", t.Name, err)
-		}
-		s.Out, how = t.dir, "started again (no checkpoint was saved)"
-	case sweep.Start:
-		s.Out, how = t.dir, "from scratch"
 	}
 	plan, err := planRun(s)
 	if err != nil {

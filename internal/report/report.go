@@ -32,6 +32,11 @@ type Report struct {
 	cfg        Config
 }
 
+// PolicyAccount returns the policy's backtest: every bar and trade its metrics come from
+// (what equity.csv and trades.csv write). A walk-forward stitches its folds' accounts.
+// The account is the report's own: do not modify it.
+func (r *Report) PolicyAccount() *Account { return r.account }
+
 // Result is one policy's backtest: its metrics, its Apex verdict and the masked actions it
 // chose (the env refuses them; must be 0).
 type Result struct {
