@@ -15,6 +15,9 @@ const (
 	ReasonSessionClosed = "session closed"
 	// ReasonOutsideSession: the line's bar opens outside the data session and was dropped.
 	ReasonOutsideSession = "outside the data session"
+	// ReasonHoliday: the line's bar is on a holiday of the instrument's calendar (no
+	// session) and was dropped.
+	ReasonHoliday = "holiday"
 )
 
 // Live is one continuous account over bars that arrive one at a time (a BarStream), under
@@ -28,12 +31,14 @@ const (
 // exchange's schedule, and follows it where the two could differ:
 //
 //   - A decision after bar L is due when the next minute of the data session on L's day opens
-//     inside [entry start, flatten time) and L is not among the first WindowBars-1 bars. It is
+//     inside [entry start, flatten time) and L is not among the first WindowBars-1 bars (the
+//     flatten time is the session's: an early close of the calendar on such a day). It is
 //     taken with that minute's open time; when the bar that arrives opens later (missing
 //     minutes), the decision applies to it with the mask of its real open time, as the
 //     backtest's would (a masked action becomes HOLD and is counted, as Env.Step counts it).
 //   - The flatten bar is the one after which no minute before the flatten time is left
-//     (16:58 for CME). When that bar is missing, the account learns at the next bar that its
+//     (16:58 for CME, 13:14 on an early close at 13:15). When that bar is missing, the
+//     account learns at the next bar that its
 //     last one was the session's last before the flatten time, and flattens then at that
 //     bar's close: the backtest's price and account, one line later.
 //   - A session whose bars start at or after its entry start (no bar before it) has no
@@ -119,8 +124,11 @@ func (l *Live) Add(line string) (LiveBar, error) {
 	}
 	if ev.Bar < 0 {
 		out.Record = l.account(ev.Time, -1)
-		if ev.Dropped {
+		switch {
+		case ev.Dropped:
 			out.Reason = ReasonOutsideSession
+		case ev.Holiday:
+			out.Reason = ReasonHoliday
 		}
 		return out, nil
 	}
@@ -133,16 +141,17 @@ func (l *Live) Add(line string) (LiveBar, error) {
 	// Bar j is past the previous bar's session (a new day, or the flatten time): no decision
 	// of that session applies to it, and an open position should have been flattened at the
 	// previous bar, which turned out to be the session's last before the flatten time.
-	past := j > 0 && (b.Session[j] != b.Session[j-1] || b.Clock[j] >= e.ds.Instrument.FlattenTime)
+	past := j > 0 && (b.Session[j] != b.Session[j-1] || b.Clock[j] >= flattenAt(e.ds, j))
 	if past && st.Side != 0 {
 		var info Info
 		e.flatten(l.last, &info)
 		st.Equity = st.Balance
 	}
+	st.Pos = int(b.Session[j]) // the session of bar j's step and of the decision after it
 	if l.pending {
 		l.pending = false
 		if !past {
-			st.Pos, st.T = int(b.Session[j]), j
+			st.T = j
 			e.computeMask(j-1, b.Clock[j]) // the decision's mask at the bar's real open time
 			info, _ := e.process(l.action, j, l.lastBeforeFlatten(j))
 			out.Stepped, out.Invalid = true, info.InvalidAction
@@ -185,12 +194,11 @@ func (l *Live) nextOpen(j int) (Clock, string) {
 }
 
 // lastBeforeFlatten reports whether bar j is its session's flatten bar by the schedule: no
-// minute of the data session is left on its day before the flatten time (the bar opening at
-// the flatten time - 1 minute), or it opens at or after the flatten time itself.
+// minute of the data session is left on its day before the session's flatten time (the bar
+// opening at the flatten time - 1 minute), or it opens at or after the flatten time itself.
 func (l *Live) lastBeforeFlatten(j int) bool {
-	inst := &l.e.ds.Instrument
-	c, ok := inst.nextMinute(l.e.ds.Bars.Clock[j])
-	return !ok || c >= inst.FlattenTime
+	c, ok := l.e.ds.Instrument.nextMinute(l.e.ds.Bars.Clock[j])
+	return !ok || c >= flattenAt(l.e.ds, j)
 }
 
 // nextMinute is the first bar open time after c on the same day inside the data session.

@@ -231,3 +231,86 @@ func sameDecisions(t *testing.T, got, want []decision) {
 		}
 	}
 }
+
+// TestLiveCalendar: around 2024-07-04 (an early close at 13:15 New York on July 3, no
+// session on July 4) a Live account flattens at the early close's 13:14 bar and takes no
+// entry in its last no_entry_minutes, as the backtest does; bars streamed on the holiday
+// are dropped (reason holiday) and change nothing.
+func TestLiveCalendar(t *testing.T) {
+	inst := nq(t)
+	full, err := Synthesize(inst, 132, 13)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b Bars
+	early := -1
+	for s, sess := range full.Sessions {
+		if sess.Date < "2024-06-24" || sess.Date > "2024-07-12" {
+			continue
+		}
+		if sess.Date == "2024-07-03" {
+			early = s
+		}
+		fb := &full.Bars
+		for j := sess.Start; j < sess.End; j++ {
+			b.Time, b.Open, b.High, b.Low = append(b.Time, fb.Time[j]), append(b.Open, fb.Open[j]), append(b.High, fb.High[j]), append(b.Low, fb.Low[j])
+			b.Close, b.Volume = append(b.Close, fb.Close[j]), append(b.Volume, fb.Volume[j])
+		}
+	}
+	if early < 0 || full.Sessions[early].FlattenTime != 13*60+15 {
+		t.Fatal("the synthetic data has no early close on 2024-07-03")
+	}
+	ds, err := NewDataset("july", inst, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	want, rec := backtestRun(t, ds, cfg, ObsDim)
+
+	// Bars on the holiday, inserted where they belong.
+	text := csvText(t, ds)
+	hol := "2024-07-04T14:00:00Z,24000,24001,23999,24000,5\n2024-07-04T14:01:00Z,24000,24001,23999,24000,5\n"
+	at := strings.Index(text, "2024-07-05T")
+	text = text[:at] + hol + text[at:]
+	got, trades, bars, _ := liveRun(t, text, inst, cfg, ObsDim)
+	sameDecisions(t, got, want)
+	if !reflect.DeepEqual(trades, rec.trades) || !reflect.DeepEqual(bars, rec.bars) {
+		t.Errorf("trades or bar records differ from the backtest's")
+	}
+	flattened := false
+	for _, tr := range rec.trades {
+		tm := time.Unix(tr.ExitTime, 0).In(inst.Zone)
+		if tm.Format(time.DateOnly) == "2024-07-03" && tr.Exit == ExitFlatten {
+			flattened = tm.Hour() == 13 && tm.Minute() == 14
+		}
+	}
+	decided := 0
+	for _, d := range got {
+		if ds.Sessions[ds.Bars.Session[d.bar]].Date != "2024-07-03" {
+			continue
+		}
+		decided++
+		if c := ds.Bars.Clock[d.bar]; c >= 13*60+15 || (d.mask[Buy] && c >= 13*60+15-Clock(cfg.NoEntryMinutes)) {
+			t.Errorf("a decision at %s on the early close, BUY legal: %v", c, d.mask[Buy])
+		}
+	}
+	if decided == 0 {
+		t.Error("no decision on the early close")
+	}
+	if !flattened {
+		t.Log("no position was open at the early close's flatten bar; the decisions still match")
+	}
+
+	// The holiday's lines are answered as dropped.
+	l, err := NewLive("stdin", inst, cfg, ObsDim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Header(header); err != nil {
+		t.Fatal(err)
+	}
+	lb, err := l.Add(strings.TrimSuffix(strings.SplitN(hol, "\n", 2)[0], "\n"))
+	if err != nil || lb.Bar != -1 || !lb.Holiday || lb.Reason != ReasonHoliday {
+		t.Errorf("a bar on the holiday: %+v, %v", lb, err)
+	}
+}

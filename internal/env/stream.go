@@ -35,9 +35,10 @@ type BarEvent struct {
 	Time int64 // the bar's open time, Unix seconds (0 for a blank line)
 
 	// Bar is the index of the line's bar in the Dataset, or -1 when it holds none: a blank
-	// line, or a bar outside the data session (Dropped).
+	// line, or a valid bar that was dropped (Dropped, Holiday).
 	Bar     int
 	Dropped bool // a valid bar whose open time is outside the instrument's data session
+	Holiday bool // a valid bar on a holiday of the instrument's calendar
 
 	// Warnings found at this line: gaps and jumps against the previous bar, and a run of
 	// bars that look divided by 100 when it ends (its warning names its first line).
@@ -110,7 +111,7 @@ func (s *BarStream) Add(line string) (BarEvent, error) {
 	}
 
 	// The loader parses, validates and keeps the row; its counters say what happened.
-	kept, dropped, nwarn := l.bars.Len(), l.dropped, len(l.warnings)
+	kept, dropped, holiday, nwarn := l.bars.Len(), l.dropped, l.holidayBars, len(l.warnings)
 	havePrev, prevSec, prevLine := l.havePrev, l.prevSec, l.prevLine
 	l.lineBase = s.line - 1
 	l.rows++
@@ -126,9 +127,13 @@ func (s *BarStream) Add(line string) (BarEvent, error) {
 		ev.Warnings = append([]Warning(nil), l.warnings[nwarn:]...)
 	}
 	l.warnings = l.warnings[:0]
-	if l.dropped > dropped {
+	switch {
+	case l.dropped > dropped:
 		ev.Dropped = true
 		s.ds.Dropped = l.dropped
+		return ev, nil
+	case l.holidayBars > holiday:
+		ev.Holiday = true
 		return ev, nil
 	}
 	if l.bars.Len() == kept {
