@@ -495,9 +495,9 @@ func readInstruments(v *viper.Viper, layers []configLayer) (map[string]env.Instr
 		}
 		if !builtin {
 			for _, f := range ikeys {
-				if _, ok := fields[sym][f.Name]; !ok {
+				if _, ok := fields[sym][f.Name]; !ok && !f.optional {
 					return nil, configErrorf("config: instruments.%s: missing key %s (a new instrument gives all of %s; in %s)",
-						sym, f.Name, strings.Join(keyNames(ikeys), ", "), where(firstKey(fields[sym])))
+						sym, f.Name, strings.Join(requiredKeys(ikeys), ", "), where(firstKey(fields[sym])))
 				}
 			}
 		}
@@ -516,6 +516,17 @@ func readInstruments(v *viper.Viper, layers []configLayer) (map[string]env.Instr
 		out[sym] = spec
 	}
 	return out, nil
+}
+
+// requiredKeys names the fields every new instrument gives.
+func requiredKeys(keys []instrumentKey) []string {
+	var out []string
+	for _, k := range keys {
+		if !k.optional {
+			out = append(out, k.Name)
+		}
+	}
+	return out
 }
 
 func firstKey(m map[string]any) string {
@@ -541,6 +552,7 @@ func builtinSpec(symbol string) (env.InstrumentSpec, bool) {
 		PointValue: in.PointValue, TickSize: in.TickSize, CommissionPerSide: in.CommissionPerSide,
 		SlippageTicks: in.SlippageTicks, TypicalPrice: in.TypicalPrice,
 		EntryStart: in.EntryStart.String(), FlattenTime: in.FlattenTime.String(),
+		Calendar: in.Calendar.Name(), // an override keeps the built-in calendar unless it names another
 	}
 	if in.Zone != nil {
 		spec.Timezone = in.Zone.String()

@@ -55,7 +55,9 @@ func runDataInfo(a *app, opts *dataInfoOptions) error {
 		return writeJSON(a.stdout, info)
 	}
 	for _, w := range ds.Warnings {
-		fmt.Fprintln(a.stderr, w.String())
+		if !calendarWarning(w) { // loadData printed those
+			fmt.Fprintln(a.stderr, w.String())
+		}
 	}
 	printFields(a.stdout, info)
 	return nil

@@ -228,9 +228,13 @@ const configDocInstruments = `
 ## Instruments (files only)
 
 ` + "`instruments`" + ` maps a symbol (letters and digits, starting with a letter; upper-cased) to an
-instrument. A new symbol must give every field; a built-in symbol (ES, NQ, YM, RTY, MES, MNQ,
-M2K, MYM, CL, GC) may give only the fields it overrides, the others keep their built-in
-values. Layers merge field by field. ` + "`--market`" + ` may then name the symbol.
+instrument. A new symbol must give every field but ` + "`calendar`" + ` (without one, every date with
+bars is an ordinary session); a built-in symbol (ES, NQ, YM, RTY, MES, MNQ, M2K, MYM, CL, GC)
+may give only the fields it overrides, the others keep their built-in values, its calendar
+included (` + "`cme-equity`" + `; ` + "`cme-energy-metals`" + ` for CL and GC). Layers merge field by field.
+` + "`--market`" + ` may then name the symbol. The calendar (holidays and early closes) and its file
+format are in [environment.md](environment.md#exchange-calendar); a file's path is relative
+to the working directory.
 
 `
 

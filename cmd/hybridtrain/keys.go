@@ -86,6 +86,9 @@ type keyOf[T any] struct {
 	// trains (out, resume, quiet): config.yaml and a checkpoint's configuration leave them
 	// out, so that `--config runs/<run>/config.yaml` trains the same thing again elsewhere.
 	invocation bool
+	// optional marks the fields of an instrument that a new instrument may leave out
+	// (calendar: none), so that files written before the field existed still load.
+	optional bool
 
 	// apply converts a raw value (a YAML value, an environment string or a flag's string),
 	// checks its range and stores it in a T. Errors say what was expected, without the key.
@@ -117,6 +120,12 @@ const envPrefix = "HYBRIDTRAIN_"
 
 // instrumentsKey is the one nested key; it is set in files only.
 const instrumentsKey = "instruments"
+
+// optionalKey marks k, a field of an instrument, as one a new instrument may leave out.
+func optionalKey(k instrumentKey) instrumentKey {
+	k.optional = true
+	return k
+}
 
 // invocationKey marks k as an invocation key (see keyOf.invocation).
 func invocationKey(k configKey) configKey {
@@ -298,6 +307,8 @@ func instrumentKeys() []instrumentKey {
 			nil, func(s *env.InstrumentSpec) *string { return &s.EntryStart }),
 		stringKey("flatten_time", "", "`HH:MM`", "inside the data session, after entry_start", "", "",
 			nil, func(s *env.InstrumentSpec) *string { return &s.FlattenTime }),
+		optionalKey(stringKey("calendar", "", "", "`\"\"` (none), `cme-equity`, `cme-energy-metals` or a calendar file (CSV)", "", "",
+			nil, func(s *env.InstrumentSpec) *string { return &s.Calendar })),
 	}
 }
 

@@ -105,7 +105,19 @@ func loadData(src dataSource, inst env.Instrument, cfg env.Config, stderr io.Wri
 		return nil, &dataError{fmt.Errorf("data: %w", err)}
 	}
 	ds.Source = src.String()
+	for _, w := range ds.Warnings {
+		if calendarWarning(w) {
+			fmt.Fprintln(stderr, w)
+		}
+	}
 	return ds, nil
+}
+
+// calendarWarning reports whether w is a warning of the exchange calendar (a holiday's bars
+// dropped, dates it does not cover): loadData prints those for every command, since they say
+// that bars were left out; the others (gaps, jumps, ...) only data info and data validate.
+func calendarWarning(w env.Warning) bool {
+	return w.Kind == env.WarnHoliday || w.Kind == env.WarnCalendar
 }
 
 func fileExists(p string) bool {

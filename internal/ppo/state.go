@@ -250,6 +250,9 @@ type InstrumentRecord struct {
 	DataSession       []string `json:"data_session"`
 	EntryStart        string   `json:"entry_start"`
 	FlattenTime       string   `json:"flatten_time"`
+	// Calendar names the instrument's calendar (cme-equity, a file); absent in checkpoints
+	// written before calendars, and for an instrument without one.
+	Calendar string `json:"calendar,omitempty"`
 }
 
 // Spec returns the recorded instrument as a configuration file would give it. Its typical
@@ -259,7 +262,7 @@ func (r *InstrumentRecord) Spec() env.InstrumentSpec {
 	return env.InstrumentSpec{
 		PointValue: r.PointValue, TickSize: r.TickSize, CommissionPerSide: r.CommissionPerSide,
 		SlippageTicks: r.SlippageTicks, Timezone: r.Timezone, DataSession: slices.Clone(r.DataSession),
-		EntryStart: r.EntryStart, FlattenTime: r.FlattenTime,
+		EntryStart: r.EntryStart, FlattenTime: r.FlattenTime, Calendar: r.Calendar,
 	}
 }
 
@@ -269,6 +272,7 @@ func describeInstrument(in env.Instrument) InstrumentRecord {
 		Symbol: in.Symbol, PointValue: in.PointValue, TickSize: in.TickSize,
 		CommissionPerSide: in.CommissionPerSide, SlippageTicks: in.SlippageTicks,
 		EntryStart: clock(in.EntryStart), FlattenTime: clock(in.FlattenTime),
+		Calendar: in.Calendar.Name(),
 	}
 	if in.Zone != nil {
 		info.Timezone = in.Zone.String()
