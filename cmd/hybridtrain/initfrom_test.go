@@ -38,6 +38,11 @@ func TestTrainInitFrom(t *testing.T) {
 	if c.Meta.Timesteps != 128 {
 		t.Errorf("b/final at %d timesteps, want 128 (the counters start at 0)", c.Meta.Timesteps)
 	}
+	a := realApp(t)
+	if code := a.run("inspect", filepath.Join("b", ppo.FinalDir)); code != exitOK || !strings.Contains(a.out.String(), "init from") ||
+		!strings.Contains(a.out.String(), " "+src+" (phase 3, NQ, 256 timesteps; model sha256 "+rec.ModelSHA256[:12]+"...)") {
+		t.Errorf("inspect: exit %d\n%s", code, a.out.String())
+	}
 
 	for _, tc := range []struct {
 		name string

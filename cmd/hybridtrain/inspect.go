@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"hybridtrain/internal/adapter"
 	"hybridtrain/internal/policy"
+	"hybridtrain/internal/ppo"
 )
 
 type inspectOptions struct {
@@ -54,7 +56,9 @@ type inspectReport struct {
 	Parameters    int           `json:"parameters"`
 	Normalizer    []normBlock   `json:"normalizer"`
 	Adapter       *adapterStats `json:"adapter,omitempty"`
-	Files         []string      `json:"files"`
+	// InitFrom is where a fine-tuned run started (train --init-from); absent otherwise.
+	InitFrom *ppo.InitRecord `json:"init_from,omitempty"`
+	Files    []string        `json:"files"`
 }
 
 // adapterStats are adapter.Stats under the metrics' names (adapter/weight_mean, ...).
@@ -113,6 +117,16 @@ func runInspect(a *app, opts *inspectOptions) error {
 		}
 	}
 	rep.Normalizer = normSummary(tensors, m.BaseObsDim)
+	if m.InitFrom != nil {
+		// metadata.json holds the trainer's record as plain JSON.
+		data, err := json.Marshal(m.InitFrom)
+		if err == nil {
+			err = json.Unmarshal(data, &rep.InitFrom)
+		}
+		if err != nil {
+			return fmt.Errorf("inspect: %s: %s: init_from: %w: %w", opts.dir, policy.MetadataFile, policy.ErrCheckpoint, err)
+		}
+	}
 	if ad := p.Adapter(); ad != nil {
 		st, err := ad.Stats()
 		if err != nil {
@@ -186,6 +200,9 @@ func printInspect(a *app, r inspectReport) {
 		t.row("adapter", fmt.Sprintf("weight mean %.4g std %.4g min %.4g max %.4g; bias mean %.4g std %.4g",
 			s.WeightMean, s.WeightStd, s.WeightMin, s.WeightMax, s.BiasMean, s.BiasStd))
 		t.row("", fmt.Sprintf("base_identity_deviation %.4g, llm_features_learned %.4g", s.BaseIdentityDeviation, s.LLMFeaturesLearned))
+	}
+	if f := r.InitFrom; f != nil {
+		t.row("init from", fmt.Sprintf("%s (phase %d, %s, %d timesteps; model sha256 %.12s...)", f.Dir, f.Phase, f.Market, f.Timesteps, f.ModelSHA256))
 	}
 	t.row("files", strings.Join(r.Files, ", "))
 	t.flush()
