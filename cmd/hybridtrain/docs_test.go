@@ -273,7 +273,8 @@ otherwise.
 It prompts only when stdin and stderr are both terminals, ` + "`--non-interactive`" + ` is not given
 and ` + "`CI`" + ` is unset or empty: ` + "`train`" + ` then asks for a missing ` + "`--market`" + ` (the markets with a
 ` + "`data/<SYM>_D1M.csv`" + ` file, and synthetic bars) and asks to confirm the resolved run. Otherwise it
-never reads stdin, and a missing ` + "`--market`" + ` is exit code 2.
+never reads stdin (` + "`predict --stream`" + ` aside: stdin is its input), and a missing ` + "`--market`" + ` is
+exit code 2.
 
 | exit code | meaning |
 |---|---|
