@@ -118,12 +118,19 @@ func jsonNumber(v float64) string {
 	return s
 }
 
-// TestPredictDataMatchesEval: predict --data executes exactly eval's trades (trades.csv)
-// on the same model, bars and split, for a checkpoint of each phase and an imported SB3
-// model; its rows cover every bar of the split, each with a decision or a reason.
-func TestPredictDataMatchesEval(t *testing.T) {
+// TestPredictData runs predict --data on checkpoints of each kind (predictCheckpoints, made
+// once for the subtests).
+func TestPredictData(t *testing.T) {
 	inTempDir(t)
 	ckpts := predictCheckpoints(t)
+	t.Run("matches eval", func(t *testing.T) { testPredictDataMatchesEval(t, ckpts) })
+	t.Run("csv", func(t *testing.T) { testPredictDataCSV(t, ckpts) })
+}
+
+// testPredictDataMatchesEval: predict --data executes exactly eval's trades (trades.csv)
+// on the same model, bars and split, for a checkpoint of each phase and an imported SB3
+// model; its rows cover every bar of the split, each with a decision or a reason.
+func testPredictDataMatchesEval(t *testing.T, ckpts map[string]string) {
 	for _, tc := range []struct{ name, split string }{
 		{"phase3", "all"}, {"phase3", "validation"}, {"phase2", "all"}, {"sb3", "all"},
 	} {
@@ -161,10 +168,8 @@ func TestPredictDataMatchesEval(t *testing.T) {
 	}
 }
 
-// TestPredictDataCSV: without --json the rows are CSV, on stdout or atomically in --out.
-func TestPredictDataCSV(t *testing.T) {
-	inTempDir(t)
-	ckpts := predictCheckpoints(t)
+// testPredictDataCSV: without --json the rows are CSV, on stdout or atomically in --out.
+func testPredictDataCSV(t *testing.T, ckpts map[string]string) {
 	a := realApp(t)
 	if code := a.run("predict", "--model", ckpts["phase3"], "--data", "bars.csv", "--out", "rows.csv"); code != exitOK {
 		t.Fatalf("exit %d\n%s", code, a.err.String())

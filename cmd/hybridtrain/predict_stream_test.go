@@ -43,12 +43,22 @@ func readBars(t *testing.T) []string {
 	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 }
 
-// TestPredictStreamMatchesData: streaming bars.csv through predict --stream gives, line for
-// line, the rows of predict --data on it (the same decisions, probabilities, values,
-// reasons, accounts and trades), for a checkpoint of each phase and an imported SB3 model.
-func TestPredictStreamMatchesData(t *testing.T) {
+// TestPredictStream runs predict --stream on checkpoints of each kind (predictCheckpoints,
+// made once for the subtests), in process and as a process behind pipes.
+func TestPredictStream(t *testing.T) {
 	inTempDir(t)
 	ckpts := predictCheckpoints(t)
+	t.Run("matches data", func(t *testing.T) { testPredictStreamMatchesData(t, ckpts) })
+	t.Run("bad lines", func(t *testing.T) { testPredictStreamBadLines(t, ckpts) })
+	t.Run("input errors", func(t *testing.T) { testPredictStreamInputErrors(t, ckpts) })
+	t.Run("pipe", func(t *testing.T) { testPredictStreamPipe(t, ckpts) })
+	t.Run("signals", func(t *testing.T) { testPredictStreamSignals(t, ckpts) })
+}
+
+// testPredictStreamMatchesData: streaming bars.csv through predict --stream gives, line for
+// line, the rows of predict --data on it (the same decisions, probabilities, values,
+// reasons, accounts and trades), for a checkpoint of each phase and an imported SB3 model.
+func testPredictStreamMatchesData(t *testing.T, ckpts map[string]string) {
 	lines := readBars(t)
 	for _, name := range []string{"phase3", "phase2", "sb3"} {
 		t.Run(name, func(t *testing.T) {
@@ -70,14 +80,12 @@ func TestPredictStreamMatchesData(t *testing.T) {
 	}
 }
 
-// TestPredictStreamBadLines: a malformed line, a time going backwards, a duplicate bar, a
+// testPredictStreamBadLines: a malformed line, a time going backwards, a duplicate bar, a
 // short row and a CSV syntax error each give {"error": ..., "line": N} naming the line and
 // column as data validate would, the bar is skipped, and the stream goes on: every other
 // line is answered exactly as in the stream without the bad lines. A blank line gives
 // nothing; the end of input exits 0.
-func TestPredictStreamBadLines(t *testing.T) {
-	inTempDir(t)
-	ckpts := predictCheckpoints(t)
+func testPredictStreamBadLines(t *testing.T, ckpts map[string]string) {
 	lines := readBars(t)[:200]
 	clean := streamObjects(t, ckpts["phase3"], strings.Join(lines, "\n")+"\n")
 
@@ -130,11 +138,9 @@ func TestPredictStreamBadLines(t *testing.T) {
 	}
 }
 
-// TestPredictStreamInputErrors: input without a header, or with a header that lacks a
+// testPredictStreamInputErrors: input without a header, or with a header that lacks a
 // column, exits 3 naming stdin.
-func TestPredictStreamInputErrors(t *testing.T) {
-	inTempDir(t)
-	ckpts := predictCheckpoints(t)
+func testPredictStreamInputErrors(t *testing.T, ckpts map[string]string) {
 	for _, tc := range []struct{ input, want string }{
 		{"", "stdin: no bars: empty input"},
 		{"timestamp,open,high,low,volume\n", "stdin:1: missing column: close"},
@@ -232,13 +238,11 @@ func (p *streamProcess) exitCode(t *testing.T) int {
 	return -1
 }
 
-// TestPredictStreamPipe runs predict --stream as a process behind pipes and writes bar by
+// testPredictStreamPipe runs predict --stream as a process behind pipes and writes bar by
 // bar, waiting for each bar's answer before writing the next: each line is answered at
 // once (nothing waits in a buffer for more input). A bad line is answered with an error
 // and the stream goes on; the end of input exits 0.
-func TestPredictStreamPipe(t *testing.T) {
-	inTempDir(t)
-	ckpts := predictCheckpoints(t)
+func testPredictStreamPipe(t *testing.T, ckpts map[string]string) {
 	lines := readBars(t)[:70] // the header, warm-up, the first decisions from 09:29
 	p := startStream(t, ckpts["phase3"])
 	p.send(t, lines[0])
@@ -270,11 +274,9 @@ func TestPredictStreamPipe(t *testing.T) {
 	}
 }
 
-// TestPredictStreamSignals: SIGINT or SIGTERM while the stream waits for a bar exits 130 at
+// testPredictStreamSignals: SIGINT or SIGTERM while the stream waits for a bar exits 130 at
 // once, after the lines already given were answered.
-func TestPredictStreamSignals(t *testing.T) {
-	inTempDir(t)
-	ckpts := predictCheckpoints(t)
+func testPredictStreamSignals(t *testing.T, ckpts map[string]string) {
 	lines := readBars(t)[:4]
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
