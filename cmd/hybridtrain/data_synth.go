@@ -25,8 +25,9 @@ func newDataSynthCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "synth",
 		Short: "Generate seeded synthetic 1-minute bars as CSV",
-		Long: `Generate seeded synthetic 1-minute bars for an instrument (weekday sessions in
-exchange time, U-shaped intraday volume and volatility, volatility clustering,
+		Long: `Generate seeded synthetic 1-minute bars for an instrument (sessions in exchange
+time on the weekdays its calendar does not close, ending at the close on an early
+close; U-shaped intraday volume and volatility, volatility clustering,
 trending and reverting regimes, prices on the tick grid) and write them as CSV to
 --out, or to stdout. The same market, sessions and seed give the same bytes; these
 are the bars train uses when a market has no data file (120 sessions, seed 1).`,
@@ -38,7 +39,7 @@ are the bars train uses when a market has no data file (120 sessions, seed 1).`,
 		},
 	}
 	opts.addFlags(a, cmd.Flags())
-	cmd.Flags().IntVar(&opts.sessions, "sessions", synthSessions, "weekday sessions to generate (>= 1)")
+	cmd.Flags().IntVar(&opts.sessions, "sessions", synthSessions, "sessions (trading days from 2024-01-02) to generate (>= 1)")
 	cmd.Flags().Uint64Var(&opts.seed, "seed", synthSeed, "generator seed")
 	cmd.Flags().StringVar(&opts.out, "out", "", "output file (default stdout)")
 	return cmd

@@ -1,6 +1,7 @@
 // Package env is the futures trading environment of hybridtrain.
 //
-// It holds the instruments, 1-minute bar loading and validation, sessions and the
+// It holds the instruments and their exchange calendars (holidays, early closes), 1-minute
+// bar loading and validation (one file or several merged in time order), sessions and the
 // chronological split, market features, the trading simulator with Apex-style rules,
 // rewards, action masks and the vectorised environment that writes observations into
 // caller-owned host buffers.
