@@ -4,7 +4,9 @@
 // bar loading and validation (one file or several merged in time order), sessions and the
 // chronological split, market features, the trading simulator with Apex-style rules,
 // rewards, action masks and the vectorised environment that writes observations into
-// caller-owned host buffers.
+// caller-owned host buffers. BarStream and Live do the same for bars that arrive one line
+// at a time (predict --stream): the loader's rules, the features one bar at a time, and one
+// account stepped bar by bar with the simulator's own code.
 //
 // It sits at the start of the data flow (env -> device -> adapter -> policy -> ppo) and imports
 // no other internal package: observations leave it as plain []float32 in host memory, laid out
