@@ -114,7 +114,7 @@ func (s *Summary) WriteMarkdown(w io.Writer) error {
 	for i, bl := range s.Blocks {
 		p("  - block %d: %s\n", i, bl)
 	}
-	p("- Each fold is an ordinary training run on %s, of which train_fraction train and the rest validate; its final checkpoint is tested on the next block under the Apex %s plan.\n", window, s.plan)
+	p("- Each fold is an ordinary training run on %s, of which train_fraction train and the rest validate; its final checkpoint is tested on the next block under the Apex %s plan.\n", window, s.apexPlan)
 	p("- Out of sample: the test blocks' accounts stitched end to end, %s to %s.\n\n", s.OutOfSample.First, s.OutOfSample.Last)
 	b.WriteString("| " + strings.Join(tableHeader, " | ") + " |\n|")
 	for i := range tableHeader {

@@ -51,7 +51,7 @@ type Summary struct {
 	foldStart []int          // index of each fold's first bar in stitched.Bars
 	foldEq    []float64      // each stitched bar's equity in its fold's own account
 	zone      *time.Location // the exchange's, for equity.csv's times
-	plan      string         // the plan's rules, for report.md
+	apexPlan  string         // the Apex plan the folds were tested under, for report.md
 }
 
 // Summarize stitches the folds' test reports (results[i] came from reports[i], in fold
@@ -66,7 +66,7 @@ func Summarize(p *Plan, results []FoldResult, reports []*report.Report) (*Summar
 	if err != nil {
 		return nil, fmt.Errorf("walkforward: summary: zone %q: %w", first.Rules.Zone, err)
 	}
-	s.zone, s.plan = zone, first.Rules.Plan
+	s.zone, s.apexPlan = zone, first.Rules.Plan
 	acc := &report.Account{Start: first.Rules.StartBalance}
 	offset := 0.0 // the P&L of the folds stitched so far
 	for i, r := range reports {
