@@ -98,7 +98,7 @@ func TestLoadOutsideCalendar(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"bars.csv:2: warning: 2014-12-30 is outside the dates the cme-equity calendar covers (2015-01-01 to 2027-12-31): " +
-		"from this bar until the covered dates, holidays and early closes are unknown and every date is an ordinary session"}
+		"holidays and early closes are unknown outside them, so those dates are ordinary sessions"}
 	if got := warningStrings(ds.Warnings); !slices.Equal(got, want) {
 		t.Errorf("warnings\n got %q\nwant %q", got, want)
 	}

@@ -34,7 +34,7 @@ func (l *loader) onHoliday(line int, day int64) bool {
 	if covered := cal.covers(day); !covered && !l.uncovered {
 		first, last := cal.Span()
 		l.warn(line, WarnCalendar, fmt.Sprintf(
-			"%s is outside the dates the %s calendar covers (%s to %s): from this bar until the covered dates, holidays and early closes are unknown and every date is an ordinary session",
+			"%s is outside the dates the %s calendar covers (%s to %s): holidays and early closes are unknown outside them, so those dates are ordinary sessions",
 			dayString(day), cal.Name(), first, last))
 		l.uncovered = true
 	} else if covered {

@@ -19,6 +19,7 @@ var ErrOverlap = errors.New("files overlap in time")
 // name order; subdirectories and other files are ignored. A path that does not exist, or a
 // directory without a CSV file, is a *ParseError wrapping ErrRead (a missing path also
 // matches fs.ErrNotExist). The same file named twice is an error: it would overlap itself.
+// No paths at all is a plain error.
 func DataFiles(paths []string) ([]string, error) {
 	var out []string
 	seen := map[string]string{} // cleaned path -> as given
@@ -65,7 +66,7 @@ func DataFiles(paths []string) ([]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, &ParseError{File: ".", Err: fmt.Errorf("%w: no bar files given", ErrRead)}
+		return nil, errors.New("env: no bar files given")
 	}
 	return out, nil
 }
