@@ -3,6 +3,7 @@
 package policy
 
 import (
+	"math"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
@@ -128,7 +129,10 @@ func TestActAllocatesNothing(t *testing.T) {
 
 // TestUpdateAllocationsConstant: an update's allocations (gorgonia's tape machine: a
 // goroutine, channels and per-instruction bookkeeping) do not grow with the minibatch: the
-// same count at 16 and 256 rows, and small.
+// same count at 16 and 256 rows, and small. The runtime itself may add one now and then (a
+// goroutine descriptor when its free list is empty, on a loaded machine), so each size takes
+// the least of three measurements and the two may differ by 2; growth with the rows would
+// be hundreds.
 func TestUpdateAllocationsConstant(t *testing.T) {
 	skipOnGonumSgemm(t)
 	p := mustNew(t, DefaultConfig(), 13)
@@ -143,9 +147,12 @@ func TestUpdateAllocationsConstant(t *testing.T) {
 		}
 		update()
 		counts[rows] = testing.AllocsPerRun(5, update)
+		for range 2 {
+			counts[rows] = min(counts[rows], testing.AllocsPerRun(5, update))
+		}
 	}
-	if counts[16] != counts[256] || counts[256] > 400 {
-		t.Fatalf("allocations per update: %v at 16 rows, %v at 256; want equal and <= 400", counts[16], counts[256])
+	if math.Abs(counts[16]-counts[256]) > 2 || counts[256] > 400 {
+		t.Fatalf("allocations per update: %v at 16 rows, %v at 256; want the same (within 2) and <= 400", counts[16], counts[256])
 	}
 	t.Logf("allocations per update: %v", counts[256])
 }
