@@ -106,19 +106,9 @@ func (p *Policy) Act(obs []float32, masks []bool, rows int, deterministic bool, 
 	if err := checkLegal(masks, rows, nA); err != nil {
 		return fmt.Errorf("policy: act: %w", err)
 	}
-	be, _, err := p.ready()
+	f, err := p.forwardFinite("act", obs, masks, rows, true)
 	if err != nil {
 		return err
-	}
-	f, err := be.forward(obs, masks, rows)
-	if err != nil {
-		return err
-	}
-	if err := checkFinite("logits", f.Logits); err != nil {
-		return fmt.Errorf("policy: act: %w", err)
-	}
-	if err := checkFinite("values", f.Values); err != nil {
-		return fmt.Errorf("policy: act: %w", err)
 	}
 	for r := 0; r < rows; r++ {
 		row := f.Logp[r*nA : (r+1)*nA]
@@ -146,19 +136,35 @@ func (p *Policy) Values(obs []float32, rows int, out []float32) error {
 	case len(out) < rows:
 		return fmt.Errorf("policy: values: out has length %d, want >= %d", len(out), rows)
 	}
-	be, _, err := p.ready()
+	f, err := p.forwardFinite("values", obs, nil, rows, false)
 	if err != nil {
 		return err
-	}
-	f, err := be.forward(obs, nil, rows)
-	if err != nil {
-		return err
-	}
-	if err := checkFinite("values", f.Values); err != nil {
-		return fmt.Errorf("policy: values: %w", err)
 	}
 	copy(out, f.Values[:rows])
 	return nil
+}
+
+// forwardFinite is the forward pass every entry point shares: the backend of the parameters'
+// device on host observations and masks, then a check that what the caller reads is finite
+// (the values, and the logits when withLogits). op names the entry point in errors.
+func (p *Policy) forwardFinite(op string, obs []float32, masks []bool, rows int, withLogits bool) (*fwdOut, error) {
+	be, _, err := p.ready()
+	if err != nil {
+		return nil, err
+	}
+	f, err := be.forward(obs, masks, rows)
+	if err != nil {
+		return nil, err
+	}
+	if withLogits {
+		if err := checkFinite("logits", f.Logits); err != nil {
+			return nil, fmt.Errorf("policy: %s: %w", op, err)
+		}
+	}
+	if err := checkFinite("values", f.Values); err != nil {
+		return nil, fmt.Errorf("policy: %s: %w", op, err)
+	}
+	return f, nil
 }
 
 // checkFinite returns an error wrapping ErrNonFinite naming the first NaN or Inf of xs.

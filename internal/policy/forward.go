@@ -35,19 +35,9 @@ func (p *Policy) Forward(obs []float32, masks []bool, rows int, out *ForwardResu
 			return fmt.Errorf("policy: forward: %w", err)
 		}
 	}
-	be, _, err := p.ready()
+	f, err := p.forwardFinite("forward", obs, masks, rows, true)
 	if err != nil {
 		return err
-	}
-	f, err := be.forward(obs, masks, rows)
-	if err != nil {
-		return err
-	}
-	if err := checkFinite("logits", f.Logits); err != nil {
-		return fmt.Errorf("policy: forward: %w", err)
-	}
-	if err := checkFinite("values", f.Values); err != nil {
-		return fmt.Errorf("policy: forward: %w", err)
 	}
 	out.Logits = append(out.Logits[:0], f.Logits[:rows*nA]...)
 	out.Values = append(out.Values[:0], f.Values[:rows]...)
