@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 
@@ -155,17 +156,9 @@ func runEval(ctx context.Context, a *app, opts *evalOptions) error {
 	if err != nil {
 		return err
 	}
-	src, err := resolveData(s)
+	src, ds, sessions, err := loadSplit(s, inst, opts.split, "eval", a.stderr)
 	if err != nil {
 		return err
-	}
-	ds, err := loadData(src, inst, s.Env, a.stderr)
-	if err != nil {
-		return err
-	}
-	sessions := splitSessions(ds, s.Env, opts.split)
-	if len(sessions) == 0 {
-		return dataErrorf("eval: %s has no %s sessions (%s)", src, opts.split, splitWords(s.Env))
 	}
 	episodes := opts.episodes
 	if episodes == 0 {
@@ -301,6 +294,24 @@ func printEvalReport(a *app, r evalReport) {
 	t.row("max drawdown", fmt.Sprintf("%.2f", r.MaxDrawdown))
 	t.row("masked actions", fmt.Sprint(r.MaskedActions))
 	t.flush()
+}
+
+// loadSplit loads the bars s names and returns the sessions of split; a split without
+// sessions is a data error (exit 3) naming the bars and how they were split.
+func loadSplit(s *resolvedConfig, inst env.Instrument, split, cmd string, stderr io.Writer) (dataSource, *env.Dataset, []int, error) {
+	src, err := resolveData(s)
+	if err != nil {
+		return dataSource{}, nil, nil, err
+	}
+	ds, err := loadData(src, inst, s.Env, stderr)
+	if err != nil {
+		return dataSource{}, nil, nil, err
+	}
+	sessions := splitSessions(ds, s.Env, split)
+	if len(sessions) == 0 {
+		return dataSource{}, nil, nil, dataErrorf("%s: %s has no %s sessions (%s)", cmd, src, split, splitWords(s.Env))
+	}
+	return src, ds, sessions, nil
 }
 
 // splitSessions returns the sessions of a split, in time order: train and validation are

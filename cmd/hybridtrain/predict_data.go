@@ -18,17 +18,9 @@ func runPredictData(ctx context.Context, a *app, opts *predictOptions) error {
 	if err != nil {
 		return err
 	}
-	src, err := resolveData(s)
+	_, ds, sessions, err := loadSplit(s, inst, opts.split, "predict", a.stderr)
 	if err != nil {
 		return err
-	}
-	ds, err := loadData(src, inst, s.Env, a.stderr)
-	if err != nil {
-		return err
-	}
-	sessions := splitSessions(ds, s.Env, opts.split)
-	if len(sessions) == 0 {
-		return dataErrorf("predict: %s has no %s sessions (%s)", src, opts.split, splitWords(s.Env))
 	}
 	rows, err := report.Predict(ctx, report.PredictInput{Dataset: ds, Sessions: sessions, Env: s.Env, Predictor: model})
 	if err != nil {
