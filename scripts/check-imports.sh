@@ -1,43 +1,46 @@
 #!/usr/bin/env bash
 # check-imports.sh: the import rule of DESIGN.md, checked with `go list` and grep.
 #
-#   env, gemm, vec, ppoloss, atomicfile, tfevents: leaves (gemm and vec are the CPU's SIMD
-#                               kernels and ppoloss the PPO loss's one definition, below device
-#                               and policy; atomicfile writes files all at once; tfevents
-#                               writes TensorBoard event files)
+#   env, gemm, vec, ppoloss, atomicfile, tfevents, pngplot: leaves (gemm and vec are the
+#                               CPU's SIMD kernels and ppoloss the PPO loss's one definition,
+#                               below device and policy; atomicfile writes files all at once;
+#                               tfevents writes TensorBoard event files; pngplot draws the
+#                               PNG pictures, below report, curves, sweep and walkforward)
 #   device -> gemm, vec, ppoloss      adapter -> device
 #   policy -> adapter, device, gemm, vec, ppoloss, atomicfile
 #   ppo -> env, device, adapter, policy, atomicfile, tfevents
-#   report -> env, policy, ppo, atomicfile                  curves -> ppo
-#   sweep -> env, policy, ppo, report, atomicfile (and k8s.io's API types, never client-go)
-#   walkforward -> env, ppo, report, atomicfile
+#   report -> env, policy, ppo, atomicfile, pngplot         curves -> ppo, pngplot
+#   sweep -> env, policy, ppo, report, atomicfile, pngplot (and k8s.io's API types, never
+#            client-go)
+#   walkforward -> env, ppo, report, atomicfile, pngplot
 #   sb3 -> env, device, policy (reads SB3 models; only cmd imports it, and only it gopickle)
 #
 # Also fails on: a CLI library (cobra, viper, pflag, progressbar) anywhere under internal/;
 # os.Exit, log.Fatal or writes to stdout under internal/ (non-test files); gorgonia in
-# internal/env; a third-party import in tfevents other than protowire; gorgonia.org/cu in the
-# default (no-tag) build, or imported by a file without the cuda build tag.
+# internal/env; a third-party import in tfevents other than protowire, or in pngplot other
+# than gonum.org/v1/plot; gorgonia.org/cu in the default (no-tag) build, or imported by a
+# file without the cuda build tag.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mod=$(go list -m)
 allowed() {
   case "$1" in
-    env|gemm|vec|ppoloss|atomicfile|tfevents) echo "" ;;
+    env|gemm|vec|ppoloss|atomicfile|tfevents|pngplot) echo "" ;;
     device)     echo "gemm vec ppoloss" ;;
     adapter)    echo "device" ;;
     policy)     echo "adapter device gemm vec ppoloss atomicfile" ;;
     ppo)        echo "env device adapter policy atomicfile tfevents" ;;
-    report)     echo "env policy ppo atomicfile" ;;
-    curves)     echo "ppo" ;;
-    sweep)      echo "env policy ppo report atomicfile" ;;
-    walkforward) echo "env ppo report atomicfile" ;;
+    report)     echo "env policy ppo atomicfile pngplot" ;;
+    curves)     echo "ppo pngplot" ;;
+    sweep)      echo "env policy ppo report atomicfile pngplot" ;;
+    walkforward) echo "env ppo report atomicfile pngplot" ;;
     sb3)        echo "env device policy" ;;
   esac
 }
 status=0
 fail() { echo "check-imports: $*"; status=1; }
 
-for pkg in env gemm vec ppoloss atomicfile tfevents device adapter policy ppo report curves sweep walkforward sb3; do
+for pkg in env gemm vec ppoloss atomicfile tfevents pngplot device adapter policy ppo report curves sweep walkforward sb3; do
   [ -d "internal/$pkg" ] || continue
   # Imports of the package and its test files, sub-packages included.
   imps=$(go list -f '{{join .Imports "\n"}}{{"\n"}}{{join .TestImports "\n"}}{{"\n"}}{{join .XTestImports "\n"}}' "./internal/$pkg/..." | sort -u)
@@ -59,6 +62,13 @@ for imp in $(go list -f '{{join .Imports " "}}' ./internal/tfevents); do
   case "${imp%%/*}" in *.*) [ "$imp" = google.golang.org/protobuf/encoding/protowire ] ||
     fail "internal/tfevents imports $imp (only the standard library and protowire)" ;;
   esac
+done
+
+# pngplot stands on the standard library and gonum/plot alone.
+for imp in $(go list -f '{{join .Imports " "}}' ./internal/pngplot); do
+  case "${imp%%/*}" in *.*) case "$imp" in gonum.org/v1/plot|gonum.org/v1/plot/*) ;; *)
+    fail "internal/pngplot imports $imp (only the standard library and gonum.org/v1/plot)" ;;
+  esac ;; esac
 done
 
 # The pickle reader is the SB3 importer's alone: nothing else reads files that can name code.

@@ -3,7 +3,6 @@ package curves
 import (
 	"errors"
 	"fmt"
-	"image"
 	"image/color"
 	"io"
 
@@ -11,17 +10,18 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
+
+	"hybridtrain/internal/pngplot"
 )
 
 // FileName is the picture train writes into its run directory.
 const FileName = "curves.png"
 
-// Size of the picture: Width x Height pixels at dpi, two columns of four panels.
+// Size of the picture: Width x Height pixels at 96 dpi (pngplot.DPI), two columns of four
+// panels.
 const (
 	Width  = 1600
 	Height = 1800
-	dpi    = 96
 )
 
 // The reward panel's metrics, drawn together.
@@ -42,21 +42,9 @@ var panels = []struct{ key, note string }{
 	{"time/fps", "env steps per second, wall clock"},
 }
 
-// palette gives each run a colour, Okabe-Ito's colour-blind-safe set in the order report
-// uses it; a ninth run takes the first colour again, dashed.
-var palette = []color.Color{
-	color.RGBA{0, 114, 178, 255},   // blue
-	color.RGBA{213, 94, 0, 255},    // vermillion
-	color.RGBA{0, 158, 115, 255},   // bluish green
-	color.RGBA{204, 121, 167, 255}, // reddish purple
-	color.RGBA{230, 159, 0, 255},   // orange
-	color.RGBA{86, 180, 233, 255},  // sky blue
-	color.RGBA{0, 0, 0, 255},       // black
-	color.RGBA{240, 228, 66, 255},  // yellow
-}
-
-// grey draws the legend's style entries, which stand for every run.
-var grey = color.RGBA{120, 120, 120, 255}
+// palette gives each run a colour, Okabe-Ito's colour-blind-safe set in pngplot's order; a
+// ninth run takes the first colour again, dashed.
+var palette = pngplot.Palette
 
 // runStyle is how one run's lines look.
 type runStyle struct {
@@ -76,16 +64,10 @@ func styleOf(i int) runStyle {
 // reward (solid) and the evaluations' (dashed, a dot per evaluation) in the first panel,
 // with the legend, then one panel per metric of panels; x is time/total_timesteps. A panel
 // whose metric no run has says so. Runs with the same Name are told apart by their File.
-func WritePNG(w io.Writer, runs []*Run) (err error) {
+func WritePNG(w io.Writer, runs []*Run) error {
 	if len(runs) == 0 {
 		return errors.New("curves: no runs to draw")
 	}
-	// gonum/plot panics on a few impossible layouts; a picture must not take training down.
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("curves: plot: %v", p)
-		}
-	}()
 	labels := legendLabels(runs)
 	grid := [][]*plot.Plot{}
 	reward, err := rewardPanel(runs, labels)
@@ -105,19 +87,10 @@ func WritePNG(w io.Writer, runs []*Run) (err error) {
 		grid = append(grid, all[i:min(i+cols, len(all))])
 	}
 
-	img := image.NewRGBA(image.Rect(0, 0, Width, Height))
-	c := vgimg.NewWith(vgimg.UseImage(img), vgimg.UseDPI(dpi))
-	dc := draw.New(c)
 	tiles := draw.Tiles{Rows: len(grid), Cols: cols, PadX: 4 * vg.Millimeter, PadY: 4 * vg.Millimeter,
 		PadTop: 2 * vg.Millimeter, PadBottom: 2 * vg.Millimeter, PadLeft: 2 * vg.Millimeter, PadRight: 4 * vg.Millimeter}
-	canvases := plot.Align(grid, tiles, dc)
-	for r, row := range grid {
-		for col, p := range row {
-			p.Draw(canvases[r][col])
-		}
-	}
-	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(w); err != nil {
-		return fmt.Errorf("curves: png: %w", err)
+	if err := pngplot.WriteGrid(w, Width, Height, pngplot.DPI, tiles, grid); err != nil {
+		return fmt.Errorf("curves: plot: %w", err)
 	}
 	return nil
 }
@@ -209,8 +182,8 @@ func rewardPanel(runs []*Run, labels []string) (*plot.Plot, error) {
 	}
 	if anyEval {
 		// Which line is which, in grey: it holds for every run.
-		solid := &plotter.Line{LineStyle: draw.LineStyle{Color: grey, Width: vg.Points(1.5)}}
-		dashed := &plotter.Line{LineStyle: draw.LineStyle{Color: grey, Width: vg.Points(1.5), Dashes: evalDashes}}
+		solid := &plotter.Line{LineStyle: draw.LineStyle{Color: pngplot.Grey, Width: vg.Points(1.5)}}
+		dashed := &plotter.Line{LineStyle: draw.LineStyle{Color: pngplot.Grey, Width: vg.Points(1.5), Dashes: evalDashes}}
 		p.Legend.Add(rolloutReward+" (rollouts)", solid)
 		p.Legend.Add(evalReward+" (evaluations)", dashed)
 	}

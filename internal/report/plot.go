@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"image"
 	"image/color"
 	"io"
 	"math"
@@ -11,56 +10,37 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
+
+	"hybridtrain/internal/pngplot"
 )
 
-// plotDPI is the resolution of equity.png: Config.PlotWidth x PlotHeight pixels at 96 dpi.
-const plotDPI = 96
-
-// Colours of the picture, chosen to stay apart for colour-blind readers (Okabe-Ito).
+// Colours of the picture (pngplot's Okabe-Ito palette).
 var (
-	colEquity    = color.RGBA{0, 114, 178, 255}   // blue
-	colThreshold = color.RGBA{213, 94, 0, 255}    // vermillion
-	colTarget    = color.RGBA{0, 158, 115, 255}   // bluish green
-	colStart     = color.RGBA{120, 120, 120, 255} // grey
-	colBench     = color.RGBA{170, 170, 170, 255} // light grey
-	colBreach    = color.RGBA{230, 159, 0, 255}   // orange
-	colDrawdown  = color.NRGBA{213, 94, 0, 80}    // translucent vermillion
+	colEquity    = pngplot.Blue
+	colThreshold = pngplot.Vermillion
+	colTarget    = pngplot.BluishGreen
+	colStart     = pngplot.Grey
+	colBench     = pngplot.LightGrey
+	colBreach    = pngplot.Orange
+	colDrawdown  = pngplot.WithAlpha(pngplot.Vermillion, 80)
 	// The checkpoints compared with the policy, in turn: the rest of Okabe-Ito's palette.
-	colContenders = []color.Color{
-		color.RGBA{204, 121, 167, 255}, // reddish purple
-		color.RGBA{86, 180, 233, 255},  // sky blue
-		color.RGBA{0, 0, 0, 255},       // black
-		color.RGBA{240, 228, 66, 255},  // yellow
-	}
+	colContenders = []color.Color{pngplot.ReddishPurple, pngplot.SkyBlue, pngplot.Black, pngplot.Yellow}
 )
 
-// WritePlot writes equity.png: Config.PlotWidth x PlotHeight pixels; the top panel holds
-// the policy's equity at each bar's close, the Apex trailing threshold, the profit target,
-// the start balance, the equity of each checkpoint compared with it, the buy-and-hold
-// baseline's equity (when the baselines ran) and a vertical mark at the breach; the bottom
-// panel the drawdown from the running equity peak, dollars. The x axis counts the bars stepped (sessions joined without their
-// overnight gaps), labelled with session dates.
-func (r *Report) WritePlot(w io.Writer) (err error) {
-	// gonum/plot panics on a few impossible layouts; a report must not take the process down.
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("report: plot: %v", p)
-		}
-	}()
+// WritePlot writes equity.png: Config.PlotWidth x PlotHeight pixels at 96 dpi; the top
+// panel holds the policy's equity at each bar's close, the Apex trailing threshold, the
+// profit target, the start balance, the equity of each checkpoint compared with it, the
+// buy-and-hold baseline's equity (when the baselines ran) and a vertical mark at the breach;
+// the bottom panel the drawdown from the running equity peak, dollars. The x axis counts the
+// bars stepped (sessions joined without their overnight gaps), labelled with session dates.
+func (r *Report) WritePlot(w io.Writer) error {
 	top, bottom, err := r.plots()
 	if err != nil {
 		return err
 	}
-	img := image.NewRGBA(image.Rect(0, 0, r.cfg.PlotWidth, r.cfg.PlotHeight))
-	c := vgimg.NewWith(vgimg.UseImage(img), vgimg.UseDPI(plotDPI))
-	dc := draw.New(c)
 	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter, PadY: 2 * vg.Millimeter,
 		PadTop: vg.Millimeter, PadBottom: vg.Millimeter, PadLeft: vg.Millimeter, PadRight: 3 * vg.Millimeter}
-	canvases := plot.Align([][]*plot.Plot{{top}, {bottom}}, tiles, dc)
-	top.Draw(canvases[0][0])
-	bottom.Draw(canvases[1][0])
-	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(w); err != nil {
+	if err := pngplot.WriteGrid(w, r.cfg.PlotWidth, r.cfg.PlotHeight, pngplot.DPI, tiles, [][]*plot.Plot{{top}, {bottom}}); err != nil {
 		return fmt.Errorf("report: plot: %w", err)
 	}
 	return nil

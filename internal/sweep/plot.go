@@ -2,42 +2,34 @@ package sweep
 
 import (
 	"fmt"
-	"image"
 	"image/color"
 	"io"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
+
+	"hybridtrain/internal/pngplot"
 )
 
-// The picture's size: 1200 px wide, and per trial plotPerBar px high above plotBase,
-// within what internal/report allows for its own pictures.
+// The picture's size at 96 dpi (pngplot.DPI): 1200 px wide, and per trial plotPerBar px
+// high above plotBase, within what internal/report allows for its own pictures.
 const (
-	plotDPI    = 96
 	plotWidth  = 1200
 	plotBase   = 240
 	plotPerBar = 28
 	plotMaxPx  = 8000
 )
 
-// Colours of the verdicts (Okabe-Ito, as internal/report's pictures).
+// Colours of the verdicts (pngplot's Okabe-Ito palette, as internal/report's pictures).
 var (
-	colPass = color.RGBA{0, 158, 115, 255} // bluish green
-	colFail = color.RGBA{213, 94, 0, 255}  // vermillion
+	colPass = pngplot.BluishGreen
+	colFail = pngplot.Vermillion
 )
 
 // WritePlot writes report.png: one horizontal bar per trial with a finite value of the
 // metric, best at the top, coloured by its Apex verdict.
-func (l *Leaderboard) WritePlot(w io.Writer) (err error) {
-	// gonum/plot panics on a few impossible layouts; a report must not take the process down.
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("sweep: plot: %v", p)
-		}
-	}()
+func (l *Leaderboard) WritePlot(w io.Writer) error {
 	m, _ := lookupMetric(l.Metric)
 	var rows []Row
 	for _, r := range l.Rows {
@@ -97,10 +89,7 @@ func (l *Leaderboard) WritePlot(w io.Writer) (err error) {
 	}
 	p.Title.Padding = vg.Points(6)
 	height := min(plotBase+plotPerBar*n, plotMaxPx)
-	img := image.NewRGBA(image.Rect(0, 0, plotWidth, height))
-	c := vgimg.NewWith(vgimg.UseImage(img), vgimg.UseDPI(plotDPI))
-	p.Draw(draw.New(c))
-	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(w); err != nil {
+	if err := pngplot.Write(w, plotWidth, height, pngplot.DPI, p.Draw); err != nil {
 		return fmt.Errorf("sweep: plot: %w", err)
 	}
 	return nil

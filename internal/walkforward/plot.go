@@ -2,7 +2,6 @@ package walkforward
 
 import (
 	"fmt"
-	"image"
 	"image/color"
 	"io"
 	"math"
@@ -11,53 +10,38 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
+
+	"hybridtrain/internal/pngplot"
 )
 
-// The picture: 1200 x 800 px at 96 dpi, as eval's equity.png.
+// The picture: 1200 x 800 px at 96 dpi (pngplot.DPI), as eval's equity.png.
 const (
-	plotDPI    = 96
 	plotWidth  = 1200
 	plotHeight = 800
 )
 
-// Colours (Okabe-Ito, as internal/report's pictures): the folds' segments take turns.
+// Colours (pngplot's Okabe-Ito palette, as internal/report's pictures): the folds' segments
+// take turns.
 var (
-	colFolds = []color.Color{
-		color.RGBA{0, 114, 178, 255},   // blue
-		color.RGBA{204, 121, 167, 255}, // reddish purple
-		color.RGBA{0, 158, 115, 255},   // bluish green
-		color.RGBA{230, 159, 0, 255},   // orange
-	}
-	colStart    = color.RGBA{120, 120, 120, 255} // grey
-	colBoundary = color.RGBA{170, 170, 170, 255} // light grey
-	colDrawdown = color.NRGBA{213, 94, 0, 80}    // translucent vermillion
-	colDDLine   = color.RGBA{213, 94, 0, 255}    // vermillion
+	colFolds    = []color.Color{pngplot.Blue, pngplot.ReddishPurple, pngplot.BluishGreen, pngplot.Orange}
+	colStart    = pngplot.Grey
+	colBoundary = pngplot.LightGrey
+	colDrawdown = pngplot.WithAlpha(pngplot.Vermillion, 80)
+	colDDLine   = pngplot.Vermillion
 )
 
 // WritePlot writes equity.png: on top the out-of-sample equity, each fold's test block in
 // its own colour, with the start balance and a vertical line where each fold begins; below,
 // the drawdown from the stitched equity's running peak. The x axis counts the bars of the
 // test blocks, ticks labelled with each block's first date.
-func (s *Summary) WritePlot(w io.Writer) (err error) {
-	// gonum/plot panics on a few impossible layouts; a summary must not take the process down.
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("walkforward: plot: %v", p)
-		}
-	}()
+func (s *Summary) WritePlot(w io.Writer) error {
 	top, bottom, err := s.plots()
 	if err != nil {
 		return err
 	}
-	img := image.NewRGBA(image.Rect(0, 0, plotWidth, plotHeight))
-	c := vgimg.NewWith(vgimg.UseImage(img), vgimg.UseDPI(plotDPI))
 	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter, PadY: 2 * vg.Millimeter,
 		PadTop: vg.Millimeter, PadBottom: vg.Millimeter, PadLeft: vg.Millimeter, PadRight: 3 * vg.Millimeter}
-	canvases := plot.Align([][]*plot.Plot{{top}, {bottom}}, tiles, draw.New(c))
-	top.Draw(canvases[0][0])
-	bottom.Draw(canvases[1][0])
-	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(w); err != nil {
+	if err := pngplot.WriteGrid(w, plotWidth, plotHeight, pngplot.DPI, tiles, [][]*plot.Plot{{top}, {bottom}}); err != nil {
 		return fmt.Errorf("walkforward: plot: %w", err)
 	}
 	return nil
