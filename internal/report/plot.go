@@ -73,14 +73,8 @@ func (r *Report) plots() (top, bottom *plot.Plot, err error) {
 
 	hline := func(y float64) plotter.XYs { return plotter.XYs{{X: 0, Y: y}, {X: xmax, Y: y}} }
 	add := func(p *plot.Plot, name string, xys plotter.XYs, c color.Color, width vg.Length, dashes ...vg.Length) error {
-		l, err := plotter.NewLine(xys)
-		if err != nil {
+		if err := pngplot.AddLine(p, name, xys, c, width, dashes...); err != nil {
 			return fmt.Errorf("report: plot %s: %w", name, err)
-		}
-		l.Color, l.Width, l.Dashes = c, width, dashes
-		p.Add(l)
-		if name != "" {
-			p.Legend.Add(name, l)
 		}
 		return nil
 	}
@@ -126,19 +120,8 @@ func (r *Report) plots() (top, bottom *plot.Plot, err error) {
 	bottom.X.Tick.Marker = ticks
 	bottom.Y.Tick.Marker = dollarTicks{}
 	bottom.Legend.Top, bottom.Legend.Left = false, true
-	// The area between 0 and the drawdown curve.
-	area := make(plotter.XYs, 0, len(dd)+2)
-	area = append(area, plotter.XY{X: dd[0].X, Y: 0})
-	area = append(area, dd...)
-	area = append(area, plotter.XY{X: dd[len(dd)-1].X, Y: 0})
-	poly, err := plotter.NewPolygon(area)
-	if err != nil {
+	if err := pngplot.AddDrawdown(bottom, dd, colDrawdown, colThreshold); err != nil {
 		return nil, nil, fmt.Errorf("report: plot drawdown: %w", err)
-	}
-	poly.Color, poly.LineStyle.Width = colDrawdown, 0
-	bottom.Add(poly)
-	if err := add(bottom, "", dd, colThreshold, 1); err != nil {
-		return nil, nil, err
 	}
 	// The trailing amount: a close-marked drawdown this deep is about where the threshold
 	// (which trails the intrabar peak) is met.

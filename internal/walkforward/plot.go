@@ -56,17 +56,8 @@ func (s *Summary) plots() (top, bottom *plot.Plot, err error) {
 		ticks = append(ticks, plot.Tick{Value: float64(i), Label: s.Folds[k].Test.First})
 	}
 	line := func(p *plot.Plot, name string, xys plotter.XYs, c color.Color, width vg.Length, dashes ...vg.Length) error {
-		if len(xys) == 0 {
-			return nil
-		}
-		l, err := plotter.NewLine(xys)
-		if err != nil {
+		if err := pngplot.AddLine(p, name, xys, c, width, dashes...); err != nil {
 			return fmt.Errorf("walkforward: plot %s: %w", name, err)
-		}
-		l.Color, l.Width, l.Dashes = c, width, dashes
-		p.Add(l)
-		if name != "" {
-			p.Legend.Add(name, l)
 		}
 		return nil
 	}
@@ -105,17 +96,8 @@ func (s *Summary) plots() (top, bottom *plot.Plot, err error) {
 	bottom.Y.Label.Text = "drawdown from peak ($)"
 	bottom.X.Label.Text = "bars of the test blocks (ticks at each fold's first session)"
 	bottom.X.Tick.Marker = ticks
-	if n > 0 {
-		area := append(append(plotter.XYs{{X: dd[0].X, Y: 0}}, dd...), plotter.XY{X: dd[n-1].X, Y: 0})
-		poly, err := plotter.NewPolygon(area)
-		if err != nil {
-			return nil, nil, fmt.Errorf("walkforward: plot drawdown: %w", err)
-		}
-		poly.Color, poly.LineStyle.Width = colDrawdown, 0
-		bottom.Add(poly)
-		if err := line(bottom, "", dd, colDDLine, 1); err != nil {
-			return nil, nil, err
-		}
+	if err := pngplot.AddDrawdown(bottom, dd, colDrawdown, colDDLine); err != nil {
+		return nil, nil, fmt.Errorf("walkforward: plot drawdown: %w", err)
 	}
 	bottom.Y.Max = 0
 	top.Y.Max += 0.3 * (top.Y.Max - top.Y.Min) // head room for the legend
